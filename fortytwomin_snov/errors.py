@@ -77,9 +77,7 @@ class CredentialsRejected(SnovError, InvalidCredentials):
 class RateLimited(SnovError):
     """Snov.io's rate limit (or our share of it) is spent; try again in ``retry_after`` seconds."""
 
-    def __init__(
-        self, message: str, *, retry_after: float, status_code: int | None = None
-    ) -> None:
+    def __init__(self, message: str, *, retry_after: float, status_code: int | None = None) -> None:
         super().__init__(message, status_code=status_code)
         self.retry_after = retry_after
 

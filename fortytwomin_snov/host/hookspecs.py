@@ -1,3 +1,5 @@
+# mypy: disable-error-code="empty-body"
+# Hookspecs are signatures with documentation; pluggy never calls their bodies.
 """The 42min integrations host contract: the hooks an integration plugin implements.
 
 A host builds ``pluggy.PluginManager("fortytwomin")``, adds these specs with
@@ -43,6 +45,7 @@ class Host(Protocol):
     @property
     def store(self) -> Store:
         """A small shared key-value store: see :class:`fortytwomin_snov.host.store.Store`."""
+        ...
 
 
 @hookspec

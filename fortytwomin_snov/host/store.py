@@ -155,7 +155,8 @@ class SqliteStore:
 
     def _read(self, key: str) -> tuple[str, float | None] | None:
         row = self._db.execute(
-            "SELECT value, expires_at FROM kv WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
+            "SELECT value, expires_at FROM kv"
+            " WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)",
             (key, self._clock()),
         ).fetchone()
         return None if row is None else (row[0], row[1])
@@ -163,7 +164,8 @@ class SqliteStore:
     def _write(self, key: str, value: str, expires_at: float | None) -> None:
         self._db.execute(
             "INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+            " ON CONFLICT(key) DO UPDATE"
+            " SET value = excluded.value, expires_at = excluded.expires_at",
             (key, value, expires_at),
         )
         self._writes += 1
