@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import jsonschema
 import pluggy
 
 import fortytwomin_snov
@@ -92,3 +93,26 @@ def test_schemas_ship_as_package_data() -> None:
 def test_package_is_typed_and_versioned() -> None:
     assert importlib.resources.files("fortytwomin_snov").joinpath("py.typed").is_file()
     assert importlib.metadata.version("fortytwomin-snov") == fortytwomin_snov.__version__
+
+
+def readme_examples() -> list[tuple[str, str]]:
+    pattern = re.compile(r"<!-- example: ([\w-]+) -->\n```json\n(.*?)\n```", re.DOTALL)
+    return pattern.findall(README.read_text())
+
+
+def test_every_readme_example_validates_against_its_schema() -> None:
+    examples = readme_examples()
+    assert {name for name, _ in examples} >= {
+        "credentials",
+        "settings",
+        "booking-event",
+        "sync-outcome",
+    }
+    for name, text in examples:
+        document = json.loads(text)
+        schema = json.loads(
+            importlib.resources.files("fortytwomin_snov.schema")
+            .joinpath(f"{name}.schema.json")
+            .read_text()
+        )
+        jsonschema.Draft202012Validator(schema).validate(document)

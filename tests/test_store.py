@@ -118,8 +118,7 @@ def _increment_and_claim(path: str, worker: int, rounds: int) -> None:
 
 
 def test_sqlite_store_is_atomic_across_processes(tmp_path: Path) -> None:
-    path = str(tmp_path / "shared.db")
-    SqliteStore(path).close()  # create the file before the workers race for it
+    path = str(tmp_path / "shared.db")  # the workers race to create it, too
     context = multiprocessing.get_context("spawn")
     workers = [
         context.Process(target=_increment_and_claim, args=(path, worker, 150))
