@@ -30,10 +30,13 @@ def info() -> None:
     _print_json({"plugins": plugins, "manifests": manifests})
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@cli.command(
+    add_help_option=False,  # --help belongs to the emulator's own options
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+)
 @click.pass_context
 def emulator(context: click.Context) -> None:
-    """Run the local Snov.io emulator in the foreground (see --help)."""
+    """Run the local Snov.io emulator in the foreground (emulator --help for its options)."""
     from fortytwomin_snov.testing.cli import main as emulator_main
 
     sys.exit(emulator_main(list(context.args)))
