@@ -22,3 +22,13 @@ def plugin_manager() -> pluggy.PluginManager:
 @pytest.fixture
 def hook(plugin_manager: pluggy.PluginManager) -> pluggy.HookRelay:
     return plugin_manager.hook
+
+
+@pytest.fixture(autouse=True)
+def _clients_pace_to_a_raised_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients made inside hooks pace to this limit instead of Snov.io's 60 a minute.
+
+    Hook tests are about behaviour, not pacing, and must never sleep; the limiter's own
+    tests drive it with a fake clock and explicit limits.
+    """
+    monkeypatch.setenv("FORTYTWOMIN_SNOV_RATE_LIMIT", "100000")

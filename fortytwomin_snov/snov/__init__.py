@@ -1,0 +1,58 @@
+"""The Snov.io API client: every network call of the plugin goes through here."""
+
+from fortytwomin_snov.snov.auth import SnovAuth, forget_token, token_cache_key
+from fortytwomin_snov.snov.client import (
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_TIMEOUT,
+    RATE_LIMIT_ENV,
+    SnovClient,
+)
+from fortytwomin_snov.snov.limiter import Permit, RateLimiter
+from fortytwomin_snov.snov.models import (
+    AddProspectResult,
+    Balance,
+    Campaign,
+    CampaignMembership,
+    CampaignRecipient,
+    CustomField,
+    ListMembership,
+    ProspectFields,
+    ProspectList,
+    ProspectProfile,
+)
+from fortytwomin_snov.snov.responses import (
+    CREDENTIALS_REJECTED,
+    RequestNotSent,
+    raise_for_response,
+    snov_error_text,
+)
+
+__all__ = [
+    "BASE_URL_ENV",
+    "CREDENTIALS_REJECTED",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_RATE_LIMIT",
+    "DEFAULT_TIMEOUT",
+    "RATE_LIMIT_ENV",
+    "AddProspectResult",
+    "Balance",
+    "Campaign",
+    "CampaignMembership",
+    "CampaignRecipient",
+    "CustomField",
+    "ListMembership",
+    "Permit",
+    "ProspectFields",
+    "ProspectList",
+    "ProspectProfile",
+    "RateLimiter",
+    "RequestNotSent",
+    "SnovAuth",
+    "SnovClient",
+    "forget_token",
+    "raise_for_response",
+    "snov_error_text",
+    "token_cache_key",
+]

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 API_BASE_ENV = "FORTYTWOMIN_SNOV_API_BASE"
 """The environment variable the plugin's Snov.io client reads its base URL from."""
 
+RATE_LIMIT_ENV = "FORTYTWOMIN_SNOV_RATE_LIMIT"
+"""The environment variable the plugin's Snov.io client reads its rate limit from."""
+
 TEST_RATE_LIMIT = 10_000
 """The rate limit tests start with: high, so only a test about the limit meets it."""
 
@@ -59,7 +62,12 @@ class SnovEmulator:
         return self.state.configure(**changes)
 
     def set_rate_limit(self, limit: int | None, *, window: float = 60.0) -> None:
-        """Requests per ``window`` seconds per account (None: unlimited)."""
+        """Requests per ``window`` seconds per account (None: unlimited).
+
+        Only the emulator's limit changes: the plugin's clients keep pacing themselves to
+        ``FORTYTWOMIN_SNOV_RATE_LIMIT`` (high in tests), so a low limit here is met as a
+        host sharing the account with another client would meet it: with 429s.
+        """
         self.state.configure(rate_limit=limit, rate_window=window)
 
     def __repr__(self) -> str:
@@ -93,6 +101,8 @@ def snov_emulator(
     clock = ManualClock(time.time())
     snov_emulator_server.state.reset(clock=clock)
     monkeypatch.setenv(API_BASE_ENV, snov_emulator_server.base_url)
+    # The plugin's own limiter paces to the emulator's limit, as it would to Snov.io's.
+    monkeypatch.setenv(RATE_LIMIT_ENV, str(TEST_RATE_LIMIT))
     yield SnovEmulator(snov_emulator_server, clock)
     # Pending faults or seeded data must not outlive the test.
     snov_emulator_server.state.reset()

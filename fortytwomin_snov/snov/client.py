@@ -1,0 +1,388 @@
+"""The Snov.io API client: the one place in the plugin that talks to Snov.io.
+
+Each request takes a permit from the shared rate limiter, carries a Bearer token from
+:class:`~fortytwomin_snov.snov.auth.SnovAuth`, and is retried here, and only here, when
+another attempt can help: a failed connection, a 5xx, a 429. Retries are few and quick;
+anything longer is the host queue's business, so the last error is raised as
+:class:`RateLimited`, :class:`SnovServerError` or :class:`SnovUnreachable`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Self
+
+import httpx
+import stamina
+from pydantic import SecretStr, TypeAdapter, ValidationError
+
+from fortytwomin_snov import __version__
+from fortytwomin_snov.errors import (
+    InvalidRequest,
+    RateLimited,
+    SnovError,
+    SnovRejected,
+    SnovServerError,
+    SnovUnreachable,
+)
+from fortytwomin_snov.host.store import Store
+from fortytwomin_snov.snov.auth import TOKEN_PATH, SnovAuth
+from fortytwomin_snov.snov.limiter import RateLimiter
+from fortytwomin_snov.snov.models import (
+    AddProspectReply,
+    AddProspectResult,
+    Balance,
+    BalanceReply,
+    Campaign,
+    CreateListReply,
+    CustomField,
+    ProspectFields,
+    ProspectList,
+    ProspectProfile,
+    ProspectsReply,
+)
+from fortytwomin_snov.snov.responses import (
+    RequestNotSent,
+    parse_reply,
+    raise_for_response,
+    reply_envelope,
+    transport_error,
+)
+
+DEFAULT_BASE_URL = "https://api.snov.io"
+BASE_URL_ENV = "FORTYTWOMIN_SNOV_API_BASE"
+DEFAULT_RATE_LIMIT = 60
+RATE_LIMIT_ENV = "FORTYTWOMIN_SNOV_RATE_LIMIT"
+"""Requests per ``rate_window`` (a minute by default) when the client is given no rate_limit:
+the emulator and some hosts run with another limit, and hooks build clients without one."""
+DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+USER_AGENT = f"fortytwomin-snov/{__version__}"
+
+RETRY_ATTEMPTS = 3
+RETRY_WITHIN = 15.0
+"""Seconds within which the retries of one call must fit; longer waits go to the host queue."""
+
+BALANCE = "/v1/get-balance"
+LISTS = "/v1/get-user-lists"
+CREATE_LIST = "/v1/lists"
+ADD_PROSPECT = "/v1/add-prospect-to-list"
+CUSTOM_FIELDS = "/v1/prospect-custom-fields"
+CAMPAIGNS = "/v1/get-user-campaigns"
+PROSPECTS_BY_EMAIL = "/v1/get-prospects-by-email"
+
+_ALREADY_IN_LIST = re.compile(
+    r"same\s+email\s+already\s+exists|already\s+exists\s+in\s+(?:your|this|the)\s+list",
+    re.IGNORECASE,
+)
+_PROSPECT_NOT_FOUND = re.compile(r"not\s+found|does\s*n[o']?t\s+exist|not\s+exist", re.IGNORECASE)
+
+_BALANCE = TypeAdapter(BalanceReply)
+_LISTS = TypeAdapter(list[ProspectList])
+_NEW_LIST = TypeAdapter(CreateListReply)
+_ADDED = TypeAdapter(AddProspectReply)
+_CUSTOM_FIELDS = TypeAdapter(list[CustomField])
+_CAMPAIGNS = TypeAdapter(list[Campaign])
+_PROSPECTS = TypeAdapter(ProspectsReply)
+
+
+def _worth_retrying(exc: Exception, *, idempotent: bool) -> bool:
+    """Whether another attempt can succeed where this one failed.
+
+    Snov.io's 429 and a connection that never opened are safe to retry for any request;
+    a 5xx or a broken connection only for requests that can be repeated harmlessly. The
+    limiter's own refusal (a RateLimited without status) waits for the host queue.
+    """
+    if isinstance(exc, RateLimited):
+        return exc.status_code == httpx.codes.TOO_MANY_REQUESTS
+    if isinstance(exc, RequestNotSent):
+        return True
+    if not idempotent:
+        return False
+    if isinstance(exc, SnovUnreachable):
+        return True
+    return isinstance(exc, SnovServerError) and (exc.status_code or 0) >= 500
+
+
+class SnovClient:
+    """A Snov.io account, reached with its API user ID and API secret.
+
+    ``store`` is the host's shared store: it holds the access token and the rate budget,
+    so every client on every worker that shares it stays within Snov.io's limit together.
+    ``rate_limit`` (requests per ``rate_window``) defaults to ``$FORTYTWOMIN_SNOV_RATE_LIMIT``,
+    read when the client is built, or else 60.
+    """
+
+    def __init__(
+        self,
+        api_user_id: str,
+        api_secret: SecretStr | str,
+        *,
+        store: Store,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        rate_limit: int | None = None,
+        rate_window: float = 60.0,
+        max_wait: float = 2.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.api_user_id = api_user_id
+        secret = api_secret if isinstance(api_secret, SecretStr) else SecretStr(api_secret)
+        base = base_url or os.environ.get(BASE_URL_ENV, "").strip() or DEFAULT_BASE_URL
+        self._limiter = RateLimiter(
+            store,
+            api_user_id,
+            limit=_rate_limit_from_environment() if rate_limit is None else rate_limit,
+            window=rate_window,
+            max_wait=max_wait,
+            clock=clock,
+            sleep=sleep,
+        )
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        try:
+            self._http = httpx.Client(
+                base_url=base,
+                timeout=timeout,
+                headers=headers,
+                transport=transport,
+                follow_redirects=False,
+                event_hooks={"request": [self._before_send], "response": [self._after_receive]},
+            )
+        except httpx.InvalidURL:
+            raise ValueError(f"Not a usable Snov.io API address: {base!r}") from None
+        self._auth = SnovAuth(
+            api_user_id,
+            secret,
+            store=store,
+            token_url=self._http.base_url.join(TOKEN_PATH.lstrip("/")),
+            headers=headers,
+            clock=clock,
+            retry_after_429=self._retry_after_429,
+        )
+        self._http.auth = self._auth
+
+    def __repr__(self) -> str:
+        return f"SnovClient(api_user_id={self.api_user_id!r}, base_url={self.base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        return str(self._http.base_url).rstrip("/")
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def forget_token(self) -> None:
+        """Drop the cached access token of these keys (on disconnect)."""
+        self._auth.forget()
+
+    # ---- plumbing -------------------------------------------------------------------
+
+    def _before_send(self, request: httpx.Request) -> None:
+        # Every request that leaves counts: token requests and retries included.
+        self._limiter.acquire()
+
+    def _after_receive(self, response: httpx.Response) -> None:
+        if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
+            self._limiter.note_throttled()
+
+    def _retry_after_429(self) -> float:
+        return self._limiter.next_turn_in()
+
+    def _scrub(self, error: SnovError) -> SnovError:
+        """Make sure no secret or token Snov.io might echo reaches an error message."""
+        error.message = self._auth.scrub(error.message)
+        error.args = (error.message,)
+        if isinstance(error, SnovRejected):
+            error.snov_message = self._auth.scrub(error.snov_message)
+        return error
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, object] | None,
+        *,
+        list_id: int | None,
+        custom_field_labels: Sequence[str],
+    ) -> object:
+        where = f"{method} {path}"
+        failure: SnovError | None = None
+        try:
+            response = self._http.request(method, path, json=body)
+        except httpx.HTTPError as exc:
+            # Raised outside the handler: httpx's exception (which holds the request and
+            # its Authorization header) must not ride along as __context__.
+            failure = transport_error(exc, where=where)
+        if failure is not None:
+            raise failure
+        return raise_for_response(
+            response,
+            list_id=list_id,
+            custom_field_labels=custom_field_labels,
+            retry_after=self._retry_after_429(),
+        )
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, object] | None = None,
+        *,
+        list_id: int | None = None,
+        custom_field_labels: Sequence[str] = (),
+        idempotent: bool = True,
+    ) -> object:
+        """Send one request, with bounded retries; the decoded body of the successful reply."""
+        retry_on = functools.partial(_worth_retrying, idempotent=idempotent)
+        try:
+            for attempt in stamina.retry_context(
+                on=retry_on,
+                attempts=RETRY_ATTEMPTS,
+                timeout=RETRY_WITHIN,
+                wait_initial=0.5,
+                wait_max=4.0,
+            ):
+                with attempt:
+                    return self._exchange(
+                        method,
+                        path,
+                        body,
+                        list_id=list_id,
+                        custom_field_labels=custom_field_labels,
+                    )
+        except SnovError as error:
+            raise self._scrub(error) from None
+        raise AssertionError("stamina ended the retries without an outcome")  # pragma: no cover
+
+    # ---- endpoints ------------------------------------------------------------------
+
+    def balance(self) -> Balance:
+        """The account balance; also the cheapest way to check that the keys work."""
+        body = self._call("GET", BALANCE)
+        return parse_reply(_BALANCE, body, where=f"GET {BALANCE}").data
+
+    def lists(self) -> list[ProspectList]:
+        """The account's prospect lists, without the deleted ones Snov.io also returns."""
+        body = self._call("GET", LISTS)
+        return [
+            item for item in parse_reply(_LISTS, body, where=f"GET {LISTS}") if not item.deleted
+        ]
+
+    def create_list(self, name: str) -> ProspectList:
+        """Create a prospect list. Not retried after it may have reached Snov.io."""
+        name = name.strip()
+        if not name:
+            raise InvalidRequest("A Snov.io list needs a name")
+        body = self._call("POST", CREATE_LIST, {"name": name}, idempotent=False)
+        reply = parse_reply(_NEW_LIST, reply_envelope(body), where=f"POST {CREATE_LIST}")
+        if reply.list_id is None:
+            raise SnovServerError(
+                f"Snov.io answered POST {CREATE_LIST} without the new list's id", status_code=200
+            )
+        return ProspectList(id=reply.list_id, name=reply.list_name or name)
+
+    def add_prospect(
+        self,
+        list_id: int,
+        fields: ProspectFields | Mapping[str, object],
+        *,
+        update_contact: bool = False,
+        create_duplicates: bool = False,
+    ) -> AddProspectResult:
+        """Add a prospect to a list.
+
+        Check ``added``: Snov.io answers 200 with ``added: false`` when the email already
+        sits in another list (it updates that profile, which stays where it is). Use
+        ``create_duplicates`` to put such a person into this list too. An email already in
+        *this* list comes back as ``already_in_list``, not as an error.
+        """
+        if update_contact and create_duplicates:
+            raise InvalidRequest(
+                "Snov.io cannot both update the existing prospect and create a duplicate:"
+                " choose update_contact or create_duplicates, not both"
+            )
+        prospect = fields if isinstance(fields, ProspectFields) else _prospect_fields(fields)
+        body: dict[str, object] = {"listId": list_id, **prospect.to_api()}
+        if update_contact:
+            body["updateContact"] = True
+        if create_duplicates:
+            body["createDuplicates"] = True
+        try:
+            reply = self._call(
+                "POST",
+                ADD_PROSPECT,
+                body,
+                list_id=list_id,
+                custom_field_labels=list(prospect.custom_fields or {}),
+            )
+        except SnovRejected as rejected:
+            if _ALREADY_IN_LIST.search(rejected.snov_message):
+                return AddProspectResult(
+                    prospect_id=None, added=False, updated=False, already_in_list=True
+                )
+            raise
+        added = parse_reply(_ADDED, reply, where=f"POST {ADD_PROSPECT}")
+        return AddProspectResult(prospect_id=added.id, added=added.added, updated=added.updated)
+
+    def custom_fields(self) -> list[CustomField]:
+        """The account's prospect custom fields; values are written by their label."""
+        body = self._call("GET", CUSTOM_FIELDS)
+        return parse_reply(_CUSTOM_FIELDS, body, where=f"GET {CUSTOM_FIELDS}")
+
+    def campaigns(self) -> list[Campaign]:
+        """The account's campaigns (team campaigns included), each with the list it uses."""
+        body = self._call("GET", CAMPAIGNS)
+        return parse_reply(_CAMPAIGNS, body, where=f"GET {CAMPAIGNS}")
+
+    def prospects_by_email(self, email: str) -> list[ProspectProfile]:
+        """Every profile with this email (one per list it was duplicated into); [] if none."""
+        try:
+            body = self._call("POST", PROSPECTS_BY_EMAIL, {"email": email})
+        except SnovRejected as rejected:
+            # Snov.io says "not found" with HTTP 200 and success: false.
+            status = rejected.status_code or 0
+            if 200 <= status < 300 and (
+                not rejected.snov_message or _PROSPECT_NOT_FOUND.search(rejected.snov_message)
+            ):
+                return []
+            raise
+        return parse_reply(_PROSPECTS, body, where=f"POST {PROSPECTS_BY_EMAIL}").data
+
+
+def _rate_limit_from_environment() -> int:
+    raw = os.environ.get(RATE_LIMIT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_RATE_LIMIT
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise ValueError(
+            f"{RATE_LIMIT_ENV} must be a positive whole number of requests per minute, not {raw!r}"
+        )
+    return int(raw)
+
+
+def _prospect_fields(fields: Mapping[str, object]) -> ProspectFields:
+    try:
+        return ProspectFields.model_validate(dict(fields))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'fields'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False)
+        )
+        raise InvalidRequest(f"The prospect fields are not valid: {problems}") from None

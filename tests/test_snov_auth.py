@@ -1,0 +1,365 @@
+"""Access tokens: fetched once, cached in the store per key pair, renewed early and on 401."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+import httpx
+import pytest
+import stamina
+from pydantic import SecretStr
+from pytest_httpx import HTTPXMock
+
+from fortytwomin_snov.errors import CredentialsRejected, RateLimited, SnovServerError
+from fortytwomin_snov.host.store import MemoryStore
+from fortytwomin_snov.snov import (
+    BASE_URL_ENV,
+    CREDENTIALS_REJECTED,
+    SnovAuth,
+    SnovClient,
+    forget_token,
+    token_cache_key,
+)
+from fortytwomin_snov.snov import auth as auth_module
+
+USER = "user-1"
+SECRET = "s3cr3t-VALUE-0123456789"
+API = "https://api.snov.io"
+TOKEN_URL = f"{API}/v1/oauth/access_token"
+BALANCE_URL = f"{API}/v1/get-balance"
+BALANCE = {"success": True, "data": {"balance": "10.00"}}
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff() -> Iterator[None]:
+    with stamina.set_testing(True, attempts=3):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_base_url_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(BASE_URL_ENV, raising=False)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(clock: FakeClock) -> MemoryStore:
+    return MemoryStore(clock=clock)
+
+
+@pytest.fixture
+def client(store: MemoryStore, clock: FakeClock) -> Iterator[SnovClient]:
+    with SnovClient(USER, SECRET, store=store, clock=clock, sleep=clock.sleep) as snov:
+        yield snov
+
+
+def issue(
+    httpx_mock: HTTPXMock, token: str, *, secret: str = SECRET, expires_in: int = 3600, **extra: Any
+) -> None:
+    httpx_mock.add_response(
+        method="POST",
+        url=TOKEN_URL,
+        match_json={"grant_type": "client_credentials", "client_id": USER, "client_secret": secret},
+        json={"access_token": token, "token_type": "Bearer", "expires_in": expires_in},
+        **extra,
+    )
+
+
+def balance_with(httpx_mock: HTTPXMock, token: str, **response: Any) -> None:
+    response = response or {"json": BALANCE}
+    httpx_mock.add_response(
+        method="GET",
+        url=BALANCE_URL,
+        match_headers={"Authorization": f"Bearer {token}"},
+        **response,
+    )
+
+
+# ---- the cache ------------------------------------------------------------------------------
+
+
+def test_the_token_is_fetched_once_and_reused(client: SnovClient, httpx_mock: HTTPXMock) -> None:
+    issue(httpx_mock, "token-1")
+    balance_with(httpx_mock, "token-1")
+    balance_with(httpx_mock, "token-1")
+    client.balance()
+    client.balance()
+    assert [r.url.path for r in httpx_mock.get_requests()].count("/v1/oauth/access_token") == 1
+
+
+def test_the_cached_token_is_shared_by_clients_on_one_store(
+    store: MemoryStore, clock: FakeClock, httpx_mock: HTTPXMock
+) -> None:
+    issue(httpx_mock, "token-1")
+    balance_with(httpx_mock, "token-1")
+    balance_with(httpx_mock, "token-1")
+    for _ in range(2):
+        with SnovClient(USER, SECRET, store=store, clock=clock, sleep=clock.sleep) as snov:
+            snov.balance()
+
+
+def test_a_cached_token_never_vouches_for_another_secret(
+    store: MemoryStore, clock: FakeClock, httpx_mock: HTTPXMock
+) -> None:
+    issue(httpx_mock, "token-1")
+    balance_with(httpx_mock, "token-1")
+    issue(httpx_mock, "token-2", secret="another-secret")
+    balance_with(httpx_mock, "token-2")
+    with SnovClient(USER, SECRET, store=store, clock=clock, sleep=clock.sleep) as snov:
+        snov.balance()
+    with SnovClient(USER, "another-secret", store=store, clock=clock, sleep=clock.sleep) as snov:
+        snov.balance()
+
+
+def test_the_cache_key_digests_both_keys_and_hides_them() -> None:
+    key = token_cache_key(USER, SECRET)
+    assert key.startswith("snov:token:")
+    assert len(key.removeprefix("snov:token:")) == 32
+    assert SECRET not in key
+    assert USER not in key
+    assert key == token_cache_key(USER, SecretStr(SECRET))
+    assert key != token_cache_key(USER, SECRET + "x")
+    assert key != token_cache_key(USER + "x", SECRET)
+    # The separator keeps ("ab", "c") and ("a", "bc") apart.
+    assert token_cache_key("ab", "c") != token_cache_key("a", "bc")
+
+
+def test_the_store_holds_the_token_under_the_digest_and_never_the_secret(
+    client: SnovClient, store: MemoryStore, httpx_mock: HTTPXMock
+) -> None:
+    issue(httpx_mock, "token-1")
+    balance_with(httpx_mock, "token-1")
+    client.balance()
+    cached = store.get(token_cache_key(USER, SECRET))
+    assert cached is not None
+    assert json.loads(cached)["access_token"] == "token-1"
+    assert SECRET not in cached
+
+
+def test_the_token_is_renewed_when_less_than_five_minutes_remain(
+    client: SnovClient, clock: FakeClock, httpx_mock: HTTPXMock
+) -> None:
+    issued_at: list[float] = []
+
+    def grant(request: httpx.Request) -> httpx.Response:
+        issued_at.append(clock.now)
+        return httpx.Response(200, json={"access_token": "token-1", "expires_in": 3600})
+
+    httpx_mock.add_callback(grant, method="POST", url=TOKEN_URL)
+    balance_with(httpx_mock, "token-1")
+    client.balance()
+    clock.now = issued_at[0] + 3600 - 300 - 1
+    balance_with(httpx_mock, "token-1")
+    client.balance()
+    clock.now = issued_at[0] + 3600 - 300 + 1
+    issue(httpx_mock, "token-2")
+    balance_with(httpx_mock, "token-2")
+    client.balance()
+
+
+def test_a_short_lived_token_is_renewed_halfway(
+    client: SnovClient, clock: FakeClock, httpx_mock: HTTPXMock
+) -> None:
+    issue(httpx_mock, "token-1", expires_in=120)
+    balance_with(httpx_mock, "token-1")
+    client.balance()
+    clock.now += 61
+    issue(httpx_mock, "token-2", expires_in=120)
+    balance_with(httpx_mock, "token-2")
+    client.balance()
+
+
+def test_forget_token_makes_the_next_call_fetch_a_new_one(
+    client: SnovClient, store: MemoryStore, httpx_mock: HTTPXMock
+) -> None:
+    issue(httpx_mock, "token-1")
+    balance_with(httpx_mock, "token-1")
+    client.balance()
+    forget_token(store, USER, SECRET)
+    assert store.get(token_cache_key(USER, SECRET)) is None
+    issue(httpx_mock, "token-2")
+    balance_with(httpx_mock, "token-2")
+    client.balance()
+    client.forget_token()
+    assert store.get(token_cache_key(USER, SECRET)) is None
+
+
+# ---- 401 ------------------------------------------------------------------------------------
+
+
+def test_a_401_renews_the_token_once_and_retries(client: SnovClient, httpx_mock: HTTPXMock) -> None:
+    issue(httpx_mock, "token-1")
+    balance_with(
+        httpx_mock, "token-1", status_code=401, json={"success": False, "errors": "Unauthorized"}
+    )
+    issue(httpx_mock, "token-2")
+    balance_with(httpx_mock, "token-2")
+    assert client.balance().balance == "10.00"
+
+
+def test_a_second_401_is_rejected_credentials_and_drops_the_token(
+    client: SnovClient, store: MemoryStore, httpx_mock: HTTPXMock
+) -> None:
+    issue(httpx_mock, "token-1")
+    balance_with(httpx_mock, "token-1", status_code=401, text="")
+    issue(httpx_mock, "token-2")
+    balance_with(httpx_mock, "token-2", status_code=401, text="")
+    with pytest.raises(CredentialsRejected) as caught:
+        client.balance()
+    assert str(caught.value) == CREDENTIALS_REJECTED
+    assert store.get(token_cache_key(USER, SECRET)) is None
+
+
+# ---- the token endpoint ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "reply"),
+    [
+        (401, {"error": "invalid_client", "error_description": "Client authentication failed"}),
+        (400, {"success": False, "errors": "Invalid client"}),
+        (200, {"success": False}),
+        (200, {"access_token": "", "expires_in": 3600}),
+        (200, "not an object"),
+    ],
+)
+def test_token_endpoint_refusals_are_rejected_credentials_without_retry(
+    client: SnovClient, httpx_mock: HTTPXMock, status: int, reply: object
+) -> None:
+    httpx_mock.add_response(method="POST", url=TOKEN_URL, status_code=status, json=reply)
+    with pytest.raises(CredentialsRejected) as caught:
+        client.balance()
+    assert str(caught.value) == CREDENTIALS_REJECTED
+    assert len(httpx_mock.get_requests()) == 1
+
+
+def test_a_token_endpoint_answer_that_is_not_json_is_rejected_credentials(
+    client: SnovClient, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(method="POST", url=TOKEN_URL, text="<html>Login</html>")
+    with pytest.raises(CredentialsRejected):
+        client.balance()
+
+
+def test_token_endpoint_5xx_is_retried(client: SnovClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(method="POST", url=TOKEN_URL, status_code=503)
+    issue(httpx_mock, "token-1")
+    balance_with(httpx_mock, "token-1")
+    client.balance()
+
+
+def test_token_endpoint_persistent_5xx_is_a_server_error(
+    client: SnovClient, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(method="POST", url=TOKEN_URL, status_code=500, is_reusable=True)
+    with pytest.raises(SnovServerError):
+        client.balance()
+    assert len(httpx_mock.get_requests()) == 3
+
+
+def test_token_endpoint_429_is_retried_and_then_rate_limited(
+    store: MemoryStore, clock: FakeClock, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(method="POST", url=TOKEN_URL, status_code=429, is_reusable=True)
+    with (
+        SnovClient(
+            USER, SECRET, store=store, clock=clock, sleep=clock.sleep, max_wait=10.0
+        ) as snov,
+        pytest.raises(RateLimited) as caught,
+    ):
+        snov.balance()
+    assert caught.value.status_code == 429
+    assert caught.value.retry_after >= 2.0
+    assert len(httpx_mock.get_requests()) == 3
+
+
+# ---- one renewal at a time ------------------------------------------------------------------
+
+
+class ObservedLock:
+    """A lock that tells when a second thread had to wait for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.contended = threading.Event()
+
+    def __enter__(self) -> ObservedLock:
+        if not self._lock.acquire(blocking=False):
+            self.contended.set()
+            self._lock.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._lock.release()
+
+
+def test_a_thread_waiting_for_a_renewal_reuses_the_fresh_token(
+    client: SnovClient, httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = ObservedLock()
+    monkeypatch.setitem(auth_module._renewal_locks, token_cache_key(USER, SECRET), lock)
+
+    def slow_token(request: httpx.Request) -> httpx.Response:
+        # Hold the renewal until the other thread is queued behind it.
+        assert lock.contended.wait(timeout=10)
+        return httpx.Response(200, json={"access_token": "token-1", "expires_in": 3600})
+
+    httpx_mock.add_callback(slow_token, method="POST", url=TOKEN_URL)
+    balance_with(httpx_mock, "token-1")
+    balance_with(httpx_mock, "token-1")
+    failures: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            client.balance()
+        except BaseException as exc:  # noqa: BLE001 (reported to the main thread)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert failures == []
+    assert lock.contended.is_set()
+    paths = [request.url.path for request in httpx_mock.get_requests()]
+    assert paths.count("/v1/oauth/access_token") == 1
+
+
+def test_a_failed_renewal_releases_the_lock(client: SnovClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(method="POST", url=TOKEN_URL, status_code=401)
+    with pytest.raises(CredentialsRejected):
+        client.balance()
+    assert not auth_module._renewal_lock(token_cache_key(USER, SECRET)).locked()
+
+
+def test_auth_repr_and_state_never_show_the_secret(store: MemoryStore) -> None:
+    auth = SnovAuth(USER, SecretStr(SECRET), store=store, token_url=TOKEN_URL)
+    assert USER in repr(auth)
+    assert SECRET not in repr(auth)
+    assert SECRET not in str(vars(auth))
+    assert auth.scrub(f"x {SECRET} y") == "x [redacted] y"
