@@ -1,5 +1,90 @@
 """Hook implementations: thin adapters from the host contract to the plugin's logic.
 
 Each implementation checks the ``integration`` slug (``None`` when it is not ours),
-parses its arguments, calls the domain modules and shapes the answer.
+parses its arguments, calls the domain modules and shapes the answer as JSON.
 """
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from fortytwomin_snov import SLUG
+from fortytwomin_snov.account import Account, parse_credentials, store_of
+from fortytwomin_snov.errors import InvalidCredentials, InvalidRequest
+from fortytwomin_snov.host.hookspecs import hookimpl
+from fortytwomin_snov.manifest import manifest
+from fortytwomin_snov.models import Actor, CredentialCheck, field_errors
+from fortytwomin_snov.settings import render_form, run_action, validate_document
+
+JSON = dict[str, Any]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@hookimpl
+def integration_manifest() -> JSON:
+    return manifest().to_json()
+
+
+@hookimpl
+def validate_credentials(integration: str, credentials: Any, host: Any) -> JSON | None:
+    if integration != SLUG:
+        return None
+    try:
+        keys = parse_credentials(credentials)
+    except InvalidCredentials as error:
+        return CredentialCheck(ok=False, message=str(error), account=None).to_json()
+    with Account(keys, store_of(host)) as account:
+        return account.check().to_json()
+
+
+@hookimpl
+def connect(integration: str, credentials: Any, actor: Any, host: Any) -> JSON | None:
+    if integration != SLUG:
+        return None
+    try:
+        who = Actor.model_validate(actor)
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['pointer']}: {e['message']}" for e in field_errors(exc))
+        raise InvalidRequest(f"The actor is not valid: {problems}") from None
+    with Account(parse_credentials(credentials), store_of(host)) as account:
+        return account.connect(who, now=_now).to_json(reveal_secret=True)
+
+
+@hookimpl
+def render_settings_schema(integration: str, connection: Any, host: Any) -> JSON | None:
+    if integration != SLUG:
+        return None
+    return render_form(connection, store_of(host), now=_now)
+
+
+@hookimpl
+def validate_settings(integration: str, connection: Any, settings: Any, host: Any) -> JSON | None:
+    if integration != SLUG:
+        return None
+    return validate_document(settings, connection, store_of(host), now=_now)
+
+
+@hookimpl
+def run_settings_action(
+    integration: str, connection: Any, action: str, params: Any, host: Any
+) -> JSON | None:
+    if integration != SLUG:
+        return None
+    return run_action(action, params, connection, store_of(host))
+
+
+@hookimpl
+def disconnect(integration: str, connection: Any, host: Any) -> None:
+    if integration != SLUG:
+        return
+    try:
+        account = Account.for_connection(connection, store_of(host))
+    except InvalidCredentials:
+        return  # nothing can have been cached for a record that was never usable
+    account.forget()
