@@ -281,3 +281,19 @@ def test_transport_errors_are_mapped(
     assert type(error) is kind
     assert words in str(error)
     assert type(exc).__name__ in str(error)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Custom fields 'Deal status' not found", ["Deal status"]),
+        ("Custom fields 'Status', 'Deal status' not found", ["Status", "Deal status"]),
+        ("Custom field Status not found", ["Status"]),
+    ],
+)
+def test_a_label_inside_a_longer_label_is_named_only_when_it_stands_alone(
+    text: str, expected: list[str]
+) -> None:
+    from fortytwomin_snov.snov.responses import custom_field_labels_in
+
+    assert sorted(custom_field_labels_in(text, ["Status", "Deal status"])) == sorted(expected)

@@ -143,11 +143,24 @@ def custom_field_labels_in(text: str, written: Sequence[str] = ()) -> list[str]:
     """The custom field labels a "custom field not found" text names.
 
     The labels the request wrote and the text mentions come first (a label may itself
-    contain a quote); then labels parsed from quotes, brackets or a list after a colon;
+    contain a quote), leaving out a label seen only inside a longer one; then labels
+    parsed from quotes, brackets or a list after a colon;
     failing all that, every label the request wrote.
     """
     folded = text.casefold()
     mentioned = [label for label in written if label.casefold() in folded]
+    # "Status" is not named by a text that only mentions "Deal status": a label counts
+    # only where it appears more often than inside the longer labels that contain it.
+    mentioned = [
+        label
+        for label in mentioned
+        if folded.count(label.casefold())
+        > sum(
+            folded.count(other.casefold())
+            for other in mentioned
+            if other != label and label.casefold() in other.casefold()
+        )
+    ]
     if mentioned:
         return _unique(mentioned)
     quoted = [next(group for group in match.groups() if group) for match in _QUOTED.finditer(text)]
