@@ -284,3 +284,26 @@ def test_disconnect_ignores_other_integrations_and_unusable_records(
     assert hook.disconnect(integration="hubspot", connection={}, host=host) == []
     assert hook.disconnect(integration="snov", connection={"junk": True}, host=host) == []
     assert host.store.get("unrelated") == "kept"
+
+
+# ---- the same hooks against the emulator, over real HTTP ----------------------------
+
+
+def test_connect_and_check_against_the_emulator(
+    hook: pluggy.HookRelay, host: Host, snov_emulator: Any
+) -> None:
+    keys = snov_emulator.add_account()
+    credentials = {"api_user_id": keys.client_id, "api_secret": keys.client_secret}
+    check = hook.validate_credentials(integration="snov", credentials=credentials, host=host)
+    assert check["ok"] is True
+    record = hook.connect(integration="snov", credentials=credentials, actor=ADMIN, host=host)
+    assert record["api_user_id"] == keys.client_id
+
+    snov_emulator.state.revoke_credentials(keys.client_id)
+    snov_emulator.state.expire_tokens(keys.client_id)
+    check = hook.validate_credentials(integration="snov", credentials=credentials, host=host)
+    assert check["ok"] is False
+    assert "copied both" in check["message"]
+    assert keys.client_secret not in json.dumps(check)
+    with pytest.raises(InvalidCredentials):
+        hook.connect(integration="snov", credentials=credentials, actor=ADMIN, host=host)
