@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pluggy
 import pytest
+import stamina
 
 from fortytwomin_snov.host import hookspecs
+from fortytwomin_snov.testing.clock import ManualClock
 
 
 @pytest.fixture
@@ -32,3 +36,16 @@ def _clients_pace_to_a_raised_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     tests drive it with a fake clock and explicit limits.
     """
     monkeypatch.setenv("FORTYTWOMIN_SNOV_RATE_LIMIT", "100000")
+
+
+@pytest.fixture(autouse=True)
+def _retries_without_backoff() -> Iterator[None]:
+    """stamina retries as configured, but never sleeps between attempts."""
+    with stamina.set_testing(True, attempts=3):
+        yield
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A wall clock that moves only when a test (or a sleep through it) moves it."""
+    return ManualClock()

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import stamina
 
 from fortytwomin_snov.errors import (
     CredentialsRejected,
@@ -41,13 +40,6 @@ ADD = "/v1/add-prospect-to-list"
 BY_EMAIL = "/v1/get-prospects-by-email"
 MEETING_STATUS = "Meeting status"
 EMAIL = "ada@example.com"
-
-
-@pytest.fixture(autouse=True)
-def _no_backoff() -> Iterator[None]:
-    """Retries happen, three attempts at most, without stamina's real sleeps."""
-    with stamina.set_testing(True, attempts=3):
-        yield
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from fortytwomin_snov.host.store import MemoryStore
 from fortytwomin_snov.models import STANDARD_TARGETS, load_schema
 from fortytwomin_snov.snov import BASE_URL_ENV
 from fortytwomin_snov.testing import Credentials, SnovEmulator
+from fortytwomin_snov.testing.clock import ManualClock
 
 USER = "user-1"
 SECRET = "s3cr3t-VALUE-0123456789"
@@ -94,22 +95,6 @@ def connection_of(api_user_id: str = USER, api_secret: str = SECRET) -> dict[str
 CONNECTION = connection_of()
 
 
-class FakeClock:
-    """The wall clock of the store and of the Snov.io client: sleeping advances it."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @dataclass
 class Host:
     store: MemoryStore
@@ -122,12 +107,7 @@ def _no_retries() -> Iterator[None]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def host(clock: FakeClock) -> Host:
+def host(clock: ManualClock) -> Host:
     return Host(store=MemoryStore(clock=clock))
 
 
@@ -462,7 +442,7 @@ def test_help_status_wording_defaults(hook: pluggy.HookRelay, host: Host, snov: 
 
 
 def test_opening_the_page_twice_sends_no_second_round_of_requests(
-    hook: pluggy.HookRelay, host: Host, snov: SnovMock, clock: FakeClock
+    hook: pluggy.HookRelay, host: Host, snov: SnovMock, clock: ManualClock
 ) -> None:
     snov.token()
     snov.account()
@@ -476,7 +456,7 @@ def test_opening_the_page_twice_sends_no_second_round_of_requests(
 
 
 def test_unreachable_snov_renders_the_last_known_choices_with_a_notice(
-    hook: pluggy.HookRelay, host: Host, snov: SnovMock, clock: FakeClock
+    hook: pluggy.HookRelay, host: Host, snov: SnovMock, clock: ManualClock
 ) -> None:
     snov.token()
     snov.account()
@@ -1120,7 +1100,7 @@ def test_emulator_revoked_keys_render_from_the_last_known_choices(
     host: Host,
     seeded: Seeded,
     snov_emulator: SnovEmulator,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     live = render(hook, host, seeded.connection)
     snov_emulator.state.revoke_credentials(seeded.connection["api_user_id"])

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import stamina
 from pydantic import SecretStr
 from pytest_httpx import HTTPXMock
 
@@ -25,6 +24,7 @@ from fortytwomin_snov.snov import (
     token_cache_key,
 )
 from fortytwomin_snov.snov import auth as auth_module
+from fortytwomin_snov.testing.clock import ManualClock
 
 USER = "user-1"
 SECRET = "s3cr3t-VALUE-0123456789"
@@ -34,40 +34,18 @@ BALANCE_URL = f"{API}/v1/get-balance"
 BALANCE = {"success": True, "data": {"balance": "10.00"}}
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture(autouse=True)
-def _no_backoff() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=3):
-        yield
-
-
 @pytest.fixture(autouse=True)
 def _no_base_url_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(BASE_URL_ENV, raising=False)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(clock: FakeClock) -> MemoryStore:
+def store(clock: ManualClock) -> MemoryStore:
     return MemoryStore(clock=clock)
 
 
 @pytest.fixture
-def client(store: MemoryStore, clock: FakeClock) -> Iterator[SnovClient]:
+def client(store: MemoryStore, clock: ManualClock) -> Iterator[SnovClient]:
     with SnovClient(USER, SECRET, store=store, clock=clock, sleep=clock.sleep) as snov:
         yield snov
 
@@ -107,7 +85,7 @@ def test_the_token_is_fetched_once_and_reused(client: SnovClient, httpx_mock: HT
 
 
 def test_the_cached_token_is_shared_by_clients_on_one_store(
-    store: MemoryStore, clock: FakeClock, httpx_mock: HTTPXMock
+    store: MemoryStore, clock: ManualClock, httpx_mock: HTTPXMock
 ) -> None:
     issue(httpx_mock, "token-1")
     balance_with(httpx_mock, "token-1")
@@ -118,7 +96,7 @@ def test_the_cached_token_is_shared_by_clients_on_one_store(
 
 
 def test_a_cached_token_never_vouches_for_another_secret(
-    store: MemoryStore, clock: FakeClock, httpx_mock: HTTPXMock
+    store: MemoryStore, clock: ManualClock, httpx_mock: HTTPXMock
 ) -> None:
     issue(httpx_mock, "token-1")
     balance_with(httpx_mock, "token-1")
@@ -156,7 +134,7 @@ def test_the_store_holds_the_token_under_the_digest_and_never_the_secret(
 
 
 def test_the_token_is_renewed_when_less_than_five_minutes_remain(
-    client: SnovClient, clock: FakeClock, httpx_mock: HTTPXMock
+    client: SnovClient, clock: ManualClock, httpx_mock: HTTPXMock
 ) -> None:
     issued_at: list[float] = []
 
@@ -177,7 +155,7 @@ def test_the_token_is_renewed_when_less_than_five_minutes_remain(
 
 
 def test_a_short_lived_token_is_renewed_halfway(
-    client: SnovClient, clock: FakeClock, httpx_mock: HTTPXMock
+    client: SnovClient, clock: ManualClock, httpx_mock: HTTPXMock
 ) -> None:
     issue(httpx_mock, "token-1", expires_in=120)
     balance_with(httpx_mock, "token-1")
@@ -277,7 +255,7 @@ def test_token_endpoint_persistent_5xx_is_a_server_error(
 
 
 def test_token_endpoint_429_is_retried_and_then_rate_limited(
-    store: MemoryStore, clock: FakeClock, httpx_mock: HTTPXMock
+    store: MemoryStore, clock: ManualClock, httpx_mock: HTTPXMock
 ) -> None:
     httpx_mock.add_response(method="POST", url=TOKEN_URL, status_code=429, is_reusable=True)
     with (

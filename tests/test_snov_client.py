@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-import stamina
 from pytest_httpx import HTTPXMock
 
 from fortytwomin_snov import __version__
@@ -33,6 +32,7 @@ from fortytwomin_snov.snov import (
     SnovClient,
 )
 from fortytwomin_snov.snov.client import RATE_LIMIT_ENV
+from fortytwomin_snov.testing.clock import ManualClock
 
 USER = "user-1"
 SECRET = "s3cr3t-VALUE-0123456789"
@@ -43,25 +43,10 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 TOKEN_BODY = {"grant_type": "client_credentials", "client_id": USER, "client_secret": SECRET}
 
 
-class FakeClock:
-    """Wall clock for tests: sleeping advances it."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 class CountingStore(MemoryStore):
     """A MemoryStore that records every rate-limit slot reserved in it."""
 
-    def __init__(self, clock: FakeClock) -> None:
+    def __init__(self, clock: ManualClock) -> None:
         super().__init__(clock=clock)
         self.slots: list[str] = []
 
@@ -73,30 +58,18 @@ class CountingStore(MemoryStore):
 
 
 @pytest.fixture(autouse=True)
-def _no_backoff() -> Iterator[None]:
-    """Retries happen, but without stamina's real sleeps."""
-    with stamina.set_testing(True, attempts=3):
-        yield
-
-
-@pytest.fixture(autouse=True)
 def _no_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(BASE_URL_ENV, raising=False)
     monkeypatch.delenv(RATE_LIMIT_ENV, raising=False)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(clock: FakeClock) -> CountingStore:
+def store(clock: ManualClock) -> CountingStore:
     return CountingStore(clock)
 
 
 @pytest.fixture
-def client(store: CountingStore, clock: FakeClock) -> Iterator[SnovClient]:
+def client(store: CountingStore, clock: ManualClock) -> Iterator[SnovClient]:
     with SnovClient(USER, SECRET, store=store, clock=clock, sleep=clock.sleep) as snov:
         yield snov
 
@@ -149,7 +122,7 @@ def test_every_request_has_an_explicit_timeout(client: SnovClient, httpx_mock: H
 
 
 def test_the_base_url_comes_from_the_environment_at_construction(
-    monkeypatch: pytest.MonkeyPatch, store: CountingStore, clock: FakeClock, httpx_mock: HTTPXMock
+    monkeypatch: pytest.MonkeyPatch, store: CountingStore, clock: ManualClock, httpx_mock: HTTPXMock
 ) -> None:
     monkeypatch.setenv(BASE_URL_ENV, "http://127.0.0.1:8765")
     snov = SnovClient(USER, SECRET, store=store, clock=clock, sleep=clock.sleep)
@@ -203,7 +176,7 @@ def first_slot_under(limit: int, now: float) -> str:
 def test_the_rate_limit_comes_from_the_environment_at_construction_or_is_sixty(
     monkeypatch: pytest.MonkeyPatch,
     store: CountingStore,
-    clock: FakeClock,
+    clock: ManualClock,
     httpx_mock: HTTPXMock,
     environment: str | None,
     limit: int,
@@ -222,7 +195,7 @@ def test_the_rate_limit_comes_from_the_environment_at_construction_or_is_sixty(
 
 
 def test_an_explicit_rate_limit_wins_over_the_environment(
-    monkeypatch: pytest.MonkeyPatch, store: CountingStore, clock: FakeClock
+    monkeypatch: pytest.MonkeyPatch, store: CountingStore, clock: ManualClock
 ) -> None:
     monkeypatch.setenv(RATE_LIMIT_ENV, "60")
     frozen = clock.now
@@ -799,7 +772,7 @@ def test_persistent_5xx_gives_up_after_three_attempts(
 
 @pytest.mark.usefixtures("token")
 def test_429_then_200_is_retried_after_a_shared_pause(
-    client: SnovClient, httpx_mock: HTTPXMock, store: CountingStore, clock: FakeClock
+    client: SnovClient, httpx_mock: HTTPXMock, store: CountingStore, clock: ManualClock
 ) -> None:
     expect(httpx_mock, "GET", "/v1/get-balance", status_code=429, text="")
     expect(httpx_mock, "GET", "/v1/get-balance", json={"success": True, "data": {"balance": "3"}})
@@ -812,7 +785,7 @@ def test_429_then_200_is_retried_after_a_shared_pause(
 
 @pytest.mark.usefixtures("token")
 def test_persistent_429_ends_in_rate_limited_with_a_retry_after(
-    store: CountingStore, clock: FakeClock, httpx_mock: HTTPXMock
+    store: CountingStore, clock: ManualClock, httpx_mock: HTTPXMock
 ) -> None:
     for _ in range(3):
         expect(httpx_mock, "GET", "/v1/get-balance", status_code=429, text="")
@@ -829,7 +802,7 @@ def test_persistent_429_ends_in_rate_limited_with_a_retry_after(
 
 @pytest.mark.usefixtures("token")
 def test_429_followed_by_a_long_pause_is_left_to_the_host_queue(
-    client: SnovClient, httpx_mock: HTTPXMock, store: CountingStore, clock: FakeClock
+    client: SnovClient, httpx_mock: HTTPXMock, store: CountingStore, clock: ManualClock
 ) -> None:
     other_worker = RateLimiter(store, USER, clock=clock, sleep=clock.sleep)
     other_worker.note_throttled()
@@ -918,7 +891,7 @@ def test_a_reply_of_the_wrong_shape_is_a_server_error(
 
 @pytest.mark.usefixtures("token")
 def test_the_token_request_takes_a_permit_too(
-    client: SnovClient, httpx_mock: HTTPXMock, store: CountingStore, clock: FakeClock
+    client: SnovClient, httpx_mock: HTTPXMock, store: CountingStore, clock: ManualClock
 ) -> None:
     expect(httpx_mock, "GET", "/v1/get-balance", json={"success": True, "data": {"balance": "1"}})
     client.balance()
@@ -927,7 +900,7 @@ def test_the_token_request_takes_a_permit_too(
 
 
 def test_a_spent_budget_raises_rate_limited_before_sending(
-    store: CountingStore, clock: FakeClock
+    store: CountingStore, clock: ManualClock
 ) -> None:
     frozen = clock.now
     with SnovClient(

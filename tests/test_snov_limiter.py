@@ -17,25 +17,10 @@ from hypothesis import strategies as st
 from fortytwomin_snov.errors import RateLimited
 from fortytwomin_snov.host.store import MemoryStore, SqliteStore
 from fortytwomin_snov.snov.limiter import FIRST_PAUSE, RateLimiter
+from fortytwomin_snov.testing.clock import ManualClock
 
 
-class FakeClock:
-    """Wall clock for tests: sleeping advances it, and every sleep is recorded."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def limiter_for(store: MemoryStore, clock: FakeClock, **kwargs: float) -> RateLimiter:
+def limiter_for(store: MemoryStore, clock: ManualClock, **kwargs: float) -> RateLimiter:
     return RateLimiter(store, "acct", clock=clock, sleep=clock.sleep, **kwargs)  # type: ignore[arg-type]
 
 
@@ -53,12 +38,7 @@ def frozen_limiter(
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(clock: FakeClock) -> MemoryStore:
+def store(clock: ManualClock) -> MemoryStore:
     return MemoryStore(clock=clock)
 
 
@@ -78,13 +58,13 @@ def rolling_window_counts(times: list[float], window: float) -> int:
     [(60, 60.0 / 59 * 1.01), (10, 60.0 / 9 * 1.01), (2, 60.0 * 1.01), (1, 60.0 * 1.01)],
 )
 def test_slot_length_is_a_window_over_limit_minus_one_with_the_margin(
-    store: MemoryStore, clock: FakeClock, limit: int, expected: float
+    store: MemoryStore, clock: ManualClock, limit: int, expected: float
 ) -> None:
     assert limiter_for(store, clock, limit=limit).slot_length == pytest.approx(expected)
 
 
 def test_a_request_after_a_quiet_spell_is_sent_at_once(
-    store: MemoryStore, clock: FakeClock
+    store: MemoryStore, clock: ManualClock
 ) -> None:
     limiter = limiter_for(store, clock)
     for _ in range(5):
@@ -101,7 +81,7 @@ def test_a_request_after_a_quiet_spell_is_sent_at_once(
 
 
 def test_the_next_request_waits_for_the_start_of_the_next_slot(
-    store: MemoryStore, clock: FakeClock
+    store: MemoryStore, clock: ManualClock
 ) -> None:
     limiter = limiter_for(store, clock)
     first = limiter.acquire()
@@ -141,7 +121,7 @@ def test_raises_rate_limited_when_the_free_slot_is_beyond_max_wait(store: Memory
     assert store.get(f"snov:rate:acct:{first.slot + 2}") is not None
 
 
-def test_the_scan_is_bounded_by_the_limit(store: MemoryStore, clock: FakeClock) -> None:
+def test_the_scan_is_bounded_by_the_limit(store: MemoryStore, clock: ManualClock) -> None:
     limiter, _ = frozen_limiter(store, clock.now, limit=5, window=10.0, max_wait=1000.0)
     permits = [limiter.acquire() for _ in range(6)]
     assert [permit.slot - permits[0].slot for permit in permits] == list(range(6))
@@ -152,7 +132,7 @@ def test_the_scan_is_bounded_by_the_limit(store: MemoryStore, clock: FakeClock) 
 
 
 def test_a_slot_reserved_far_ahead_stays_taken_until_it_is_over(
-    store: MemoryStore, clock: FakeClock
+    store: MemoryStore, clock: ManualClock
 ) -> None:
     # Workers reserving far ahead (their sleeps happen elsewhere: the shared clock stays put).
     reserving = RateLimiter(
@@ -167,7 +147,7 @@ def test_a_slot_reserved_far_ahead_stays_taken_until_it_is_over(
     assert late.at == pytest.approx(late.slot * length)
 
 
-def test_accounts_do_not_share_slots(store: MemoryStore, clock: FakeClock) -> None:
+def test_accounts_do_not_share_slots(store: MemoryStore, clock: ManualClock) -> None:
     frozen = clock.now
     one = RateLimiter(store, "one", clock=lambda: frozen, sleep=lambda _: None)
     other = RateLimiter(store, "other", clock=lambda: frozen, sleep=lambda _: None)
@@ -188,7 +168,7 @@ def test_accounts_do_not_share_slots(store: MemoryStore, clock: FakeClock) -> No
 def test_no_rolling_window_ever_holds_more_than_the_limit(
     limit: int, window: float, start: float, steps: list[tuple[int, float]]
 ) -> None:
-    clock = FakeClock(start)
+    clock = ManualClock(start)
     store = MemoryStore(clock=clock)
     workers = [
         RateLimiter(
@@ -221,7 +201,7 @@ def test_no_rolling_window_ever_holds_more_than_the_limit(
     [(60, 60.0, 2.0), (10, 5.0, 2.0), (2, 1.0, 2.0), (3, 60.0, 61.0)],
 )
 def test_back_to_back_requests_flow_at_the_promised_rate(
-    clock: FakeClock, limit: int, window: float, max_wait: float
+    clock: ManualClock, limit: int, window: float, max_wait: float
 ) -> None:
     limiter = limiter_for(
         MemoryStore(clock=clock), clock, limit=limit, window=window, max_wait=max_wait
@@ -240,7 +220,7 @@ def test_back_to_back_requests_flow_at_the_promised_rate(
 @pytest.mark.parametrize(("limit", "window"), [(60, 60.0), (10, 5.0), (2, 1.0), (3, 60.0)])
 @pytest.mark.parametrize("offset", [0.0, 0.25, 0.5, 0.999])
 def test_callers_at_the_promised_pace_are_never_refused_nor_held(
-    clock: FakeClock, limit: int, window: float, offset: float
+    clock: ManualClock, limit: int, window: float, offset: float
 ) -> None:
     limiter = limiter_for(MemoryStore(clock=clock), clock, limit=limit, window=window)
     pace = window * 1.01 / (limit - 1)  # seconds between callers
@@ -271,7 +251,7 @@ def test_with_a_limit_of_one_a_request_mid_slot_waits_for_the_next_slot_start(
 
 
 def test_with_a_limit_of_one_a_request_on_a_slot_start_leaves_at_once(
-    store: MemoryStore, clock: FakeClock
+    store: MemoryStore, clock: ManualClock
 ) -> None:
     # 1.25 s slots: 1.7e9 is exactly the start of slot 1.36e9.
     limiter = limiter_for(store, clock, limit=1, window=1.0, margin=0.25, max_wait=2.0)
@@ -281,7 +261,7 @@ def test_with_a_limit_of_one_a_request_on_a_slot_start_leaves_at_once(
 
 
 def test_with_a_limit_of_one_sends_are_always_more_than_a_window_apart(
-    store: MemoryStore, clock: FakeClock
+    store: MemoryStore, clock: ManualClock
 ) -> None:
     limiter = limiter_for(store, clock, limit=1, window=1.0, max_wait=2.0)
     sent = []
@@ -296,7 +276,9 @@ def test_with_a_limit_of_one_sends_are_always_more_than_a_window_apart(
 # ---- the pause after a 429 ---------------------------------------------------------------
 
 
-def test_a_429_pauses_every_worker_sharing_the_store(store: MemoryStore, clock: FakeClock) -> None:
+def test_a_429_pauses_every_worker_sharing_the_store(
+    store: MemoryStore, clock: ManualClock
+) -> None:
     throttled = limiter_for(store, clock)
     other_worker = limiter_for(store, clock)
     noticed_at = clock.now
@@ -311,7 +293,7 @@ def test_a_429_pauses_every_worker_sharing_the_store(store: MemoryStore, clock: 
 
 
 def test_after_the_pause_a_request_is_sent_at_once_again(
-    store: MemoryStore, clock: FakeClock
+    store: MemoryStore, clock: ManualClock
 ) -> None:
     limiter = limiter_for(store, clock)
     limiter.note_throttled()
@@ -323,7 +305,7 @@ def test_after_the_pause_a_request_is_sent_at_once_again(
 
 
 def test_repeated_429s_double_the_pause_up_to_one_window(
-    store: MemoryStore, clock: FakeClock
+    store: MemoryStore, clock: ManualClock
 ) -> None:
     limiter = limiter_for(store, clock, window=60.0)
     pauses = [limiter.note_throttled() for _ in range(10)]
@@ -332,7 +314,7 @@ def test_repeated_429s_double_the_pause_up_to_one_window(
 
 
 def test_the_pause_escalation_resets_after_a_quiet_window(
-    store: MemoryStore, clock: FakeClock
+    store: MemoryStore, clock: ManualClock
 ) -> None:
     limiter = limiter_for(store, clock, window=60.0)
     limiter.note_throttled()
@@ -343,7 +325,7 @@ def test_the_pause_escalation_resets_after_a_quiet_window(
 
 
 def test_a_pause_beyond_max_wait_refuses_with_its_remaining_time(
-    store: MemoryStore, clock: FakeClock
+    store: MemoryStore, clock: ManualClock
 ) -> None:
     limiter = limiter_for(store, clock, max_wait=2.0)
     for _ in range(4):
@@ -357,7 +339,7 @@ def test_a_pause_beyond_max_wait_refuses_with_its_remaining_time(
 
 @pytest.mark.parametrize("pause_ends_past_a_slot_start", [1e-6, 0.3, 0.7, 1.0])
 def test_a_first_429_still_lets_the_request_retry_within_max_wait(
-    store: MemoryStore, clock: FakeClock, pause_ends_past_a_slot_start: float
+    store: MemoryStore, clock: ManualClock, pause_ends_past_a_slot_start: float
 ) -> None:
     limiter = limiter_for(store, clock, max_wait=2.0)
     length = limiter.slot_length

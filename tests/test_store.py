@@ -9,23 +9,11 @@ from pathlib import Path
 import pytest
 
 from fortytwomin_snov.host.store import MemoryStore, SqliteStore, Store
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+from fortytwomin_snov.testing.clock import ManualClock
 
 
 @pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[Store]:
+def store(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock) -> Iterator[Store]:
     if request.param == "memory":
         yield MemoryStore(clock=clock)
     else:
@@ -49,7 +37,7 @@ def test_get_set_delete(store: Store) -> None:
     store.delete("k")  # deleting an absent key is not an error
 
 
-def test_ttl_expires_with_the_clock(store: Store, clock: FakeClock) -> None:
+def test_ttl_expires_with_the_clock(store: Store, clock: ManualClock) -> None:
     store.set("k", "v", ttl=10)
     clock.now += 9.9
     assert store.get("k") == "v"
@@ -57,14 +45,14 @@ def test_ttl_expires_with_the_clock(store: Store, clock: FakeClock) -> None:
     assert store.get("k") is None
 
 
-def test_set_without_ttl_clears_an_earlier_ttl(store: Store, clock: FakeClock) -> None:
+def test_set_without_ttl_clears_an_earlier_ttl(store: Store, clock: ManualClock) -> None:
     store.set("k", "v", ttl=10)
     store.set("k", "w")
     clock.now += 1000
     assert store.get("k") == "w"
 
 
-def test_add_only_when_absent_or_expired(store: Store, clock: FakeClock) -> None:
+def test_add_only_when_absent_or_expired(store: Store, clock: ManualClock) -> None:
     assert store.add("k", "first", ttl=5) is True
     assert store.add("k", "second") is False
     assert store.get("k") == "first"
@@ -73,7 +61,7 @@ def test_add_only_when_absent_or_expired(store: Store, clock: FakeClock) -> None
     assert store.get("k") == "third"
 
 
-def test_incr_counts_from_zero_and_keeps_the_first_ttl(store: Store, clock: FakeClock) -> None:
+def test_incr_counts_from_zero_and_keeps_the_first_ttl(store: Store, clock: ManualClock) -> None:
     assert store.incr("n", ttl=10) == 1
     clock.now += 6
     assert store.incr("n", 5, ttl=10) == 6
