@@ -32,7 +32,7 @@ from fortytwomin_snov.models import (
     CredentialAccount,
     CredentialCheck,
     Credentials,
-    field_errors,
+    describe_field_errors,
 )
 from fortytwomin_snov.snov import ProspectList, SnovClient, forget_token
 
@@ -62,11 +62,9 @@ def parse_credentials(document: Any) -> Credentials:
     try:
         return Credentials.model_validate(document)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{error['pointer'].lstrip('/') or 'credentials'}: {error['message']}"
-            for error in field_errors(exc)
-        )
-        raise InvalidCredentials(f"These keys cannot be used: {problems}") from None
+        raise InvalidCredentials(
+            f"These keys cannot be used: {describe_field_errors(exc)}"
+        ) from None
 
 
 def _digest(api_user_id: str) -> str:
@@ -122,11 +120,9 @@ class Account:
         try:
             record = Connection.model_validate(connection)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{error['pointer'] or '/'}: {error['message']}" for error in field_errors(exc)
-            )
             raise InvalidCredentials(
-                f"The stored Snov.io connection is not usable ({problems}): connect Snov.io again"
+                f"The stored Snov.io connection is not usable ({describe_field_errors(exc)}):"
+                " connect Snov.io again"
             ) from None
         return cls(record.credentials, store)
 

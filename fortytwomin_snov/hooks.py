@@ -16,7 +16,7 @@ from fortytwomin_snov.account import Account, parse_credentials, store_of
 from fortytwomin_snov.errors import InvalidCredentials, InvalidRequest
 from fortytwomin_snov.host.hookspecs import hookimpl
 from fortytwomin_snov.manifest import manifest
-from fortytwomin_snov.models import Actor, CredentialCheck, field_errors
+from fortytwomin_snov.models import Actor, CredentialCheck, describe_field_errors
 from fortytwomin_snov.settings import render_form, run_action, validate_document
 
 JSON = dict[str, Any]
@@ -50,8 +50,7 @@ def connect(integration: str, credentials: Any, actor: Any, host: Any) -> JSON |
     try:
         who = Actor.model_validate(actor)
     except ValidationError as exc:
-        problems = "; ".join(f"{e['pointer']}: {e['message']}" for e in field_errors(exc))
-        raise InvalidRequest(f"The actor is not valid: {problems}") from None
+        raise InvalidRequest(f"The actor is not valid: {describe_field_errors(exc)}") from None
     with Account(parse_credentials(credentials), store_of(host)) as account:
         return account.connect(who, now=_now).to_json(reveal_secret=True)
 

@@ -814,3 +814,10 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
         FieldError(pointer=_pointer(_document_path(error)), message=_message(error))
         for error in exc.errors(include_url=False, include_input=False)
     ]
+
+
+def describe_field_errors(exc: ValidationError) -> str:
+    """Every problem of a validation error on one line: ``/pointer: message; ...``."""
+    return "; ".join(
+        f"{error['pointer'] or '/'}: {error['message']}" for error in field_errors(exc)
+    )
