@@ -18,6 +18,7 @@ from fortytwomin_snov.host.hookspecs import hookimpl
 from fortytwomin_snov.manifest import manifest
 from fortytwomin_snov.models import Actor, CredentialCheck, describe_field_errors
 from fortytwomin_snov.settings import render_form, run_action, validate_document
+from fortytwomin_snov.sync import sync_event
 
 JSON = dict[str, Any]
 
@@ -76,6 +77,15 @@ def run_settings_action(
     if integration != SLUG:
         return None
     return run_action(action, params, connection, store_of(host))
+
+
+@hookimpl
+def on_booking_event(
+    integration: str, connection: Any, settings: Any, event: Any, host: Any
+) -> JSON | None:
+    if integration != SLUG:
+        return None
+    return sync_event(connection, settings, event, store_of(host))
 
 
 @hookimpl
