@@ -116,3 +116,15 @@ def test_every_readme_example_validates_against_its_schema() -> None:
             .read_text()
         )
         jsonschema.Draft202012Validator(schema).validate(document)
+
+
+def test_readme_outcome_table_lists_every_reason_under_its_status() -> None:
+    from fortytwomin_snov.models import REASON_STATUS
+
+    rows = {
+        reason: status
+        for status, reason in re.findall(
+            r"^\| (synced|skipped|deferred|failed) \| `(\w+)` \|", README.read_text(), re.M
+        )
+    }
+    assert rows == dict(REASON_STATUS)
