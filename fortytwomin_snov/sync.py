@@ -64,11 +64,13 @@ from fortytwomin_snov.snov import AddProspectResult, ProspectFields, SnovClient
 
 EVENT_MARK_TTL = 30 * 24 * 3600.0
 """How long a finished event id is remembered, so a late duplicate delivery is skipped."""
-EVENT_LEASE = 120.0
-"""How long an event being synced holds its id against a concurrent duplicate."""
+EVENT_LEASE = 60.0
+"""How long an event being synced holds its id against a concurrent duplicate. A worker
+killed mid-sync leaves the id held this long; the host's retry waits it out."""
 PERSON_LOCK_TTL = 60.0
 """How long a worker may hold a person while it writes them (released when done)."""
-PERSON_BUSY_RETRY = 2.0
+IN_PROGRESS_RETRY = 5.0
+"""Seconds before an event that met another worker's event or person lease runs again."""
 MEMBER_TTL = 400 * 24 * 3600.0
 """How long the store remembers that a person is in a list (and when their status changed)."""
 UNAVAILABLE_RETRY = 60.0
@@ -189,9 +191,12 @@ class Marks:
     def _event_key(self, event_id: str) -> str:
         return f"snov:event:{self._scope}:{event_id}"
 
-    def claim_event(self, event_id: str) -> bool:
-        """True if this worker may sync the event: it was neither done nor under way."""
-        return self._store.add(self._event_key(event_id), "running", ttl=EVENT_LEASE)
+    def claim_event(self, event_id: str) -> Literal["claimed", "done", "running"]:
+        """Whether this worker may sync the event, or it is done, or under way elsewhere."""
+        key = self._event_key(event_id)
+        if self._store.add(key, "running", ttl=EVENT_LEASE):
+            return "claimed"
+        return "done" if self._store.get(key) == "done" else "running"
 
     def finish_event(self, event_id: str, *, final: bool) -> None:
         """A final outcome keeps the id (later duplicates are skipped); others free it."""
@@ -355,20 +360,30 @@ def _sync_person(
 ) -> dict[str, Any]:
     marks = Marks(account.store, account, write.list_id, write.email)
     where = {"email": write.email, "list_id": write.list_id}
-    if not marks.claim_event(event.id):
+    claim = marks.claim_event(event.id)
+    if claim == "done":
         return outcomes.make(
             "skipped",
             "duplicate_event",
-            "This event was delivered before and is already synced (or being synced).",
+            "This event was delivered before and is already synced.",
+            **where,
+        )
+    if claim == "running":
+        # Not "duplicate": the worker holding it may have died, and then this is the retry.
+        return outcomes.make(
+            "deferred",
+            "in_progress",
+            "This event is being synced by another worker; it is checked again shortly.",
+            retry_after=IN_PROGRESS_RETRY,
             **where,
         )
     if not marks.lock_person():
         marks.finish_event(event.id, final=False)
         return outcomes.make(
             "deferred",
-            "person_busy",
+            "in_progress",
             f"Another event for {write.email} is being synced; this one runs again shortly.",
-            retry_after=PERSON_BUSY_RETRY,
+            retry_after=IN_PROGRESS_RETRY,
             **where,
         )
     try:
