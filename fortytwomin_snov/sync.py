@@ -71,12 +71,17 @@ PERSON_LOCK_TTL = 60.0
 """How long a worker may hold a person while it writes them (released when done)."""
 IN_PROGRESS_RETRY = 5.0
 """Seconds before an event that met another worker's event or person lease runs again."""
-MEMBER_TTL = 400 * 24 * 3600.0
-"""How long the store remembers that a person is in a list (and when their status changed)."""
+MEMBER_TTL = 7 * 24 * 3600.0
+"""How long the store trusts that a person is in a list. Snov.io's answer to an update
+cannot tell this list's profile from another list's, so a person removed from the list
+inside Snov.io is found out when this runs out (the next write takes the full path)."""
+STATUS_AT_TTL = 400 * 24 * 3600.0
+"""How long the store remembers when a person's status last changed (for ordering)."""
 UNAVAILABLE_RETRY = 60.0
 """Seconds before an event that met a 5xx or a network failure runs again."""
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PROSPECT_ID = re.compile(r"[!-~]{1,200}")  # the outcome schema's identifier
 
 Reason = Literal[
     "prospect_added",
@@ -157,6 +162,9 @@ class Outcomes:
         self.event_type = event_type
 
     def make(self, status: str, reason: str, message: str, **extra: Any) -> dict[str, Any]:
+        prospect_id = extra.get("prospect_id")
+        if prospect_id is not None and not _PROSPECT_ID.fullmatch(prospect_id):
+            del extra["prospect_id"]  # an id Snov.io shaped oddly is not worth losing the outcome
         outcome = SyncOutcome.model_validate(
             {
                 "event_id": self.event_id,
@@ -222,7 +230,7 @@ class Marks:
         return None if value is None else float(value)
 
     def remember_status_at(self, moment: float) -> None:
-        self._store.set(f"snov:status-at:{self._person}", repr(moment), ttl=MEMBER_TTL)
+        self._store.set(f"snov:status-at:{self._person}", repr(moment), ttl=STATUS_AT_TTL)
 
 
 # ---- membership: getting the person into the list -----------------------------------
@@ -269,14 +277,15 @@ class Membership:
             )
         raise NotInList("Snov.io neither added nor updated the prospect")
 
-    def upsert_unknown(self, fields: ProspectFields) -> Written:
-        """A person the store does not know: add, then update or duplicate as Snov.io says."""
+    def upsert_unknown(self, fields: ProspectFields, update: ProspectFields) -> Written:
+        """A person the store does not know: add with ``fields``; if Snov.io says they are in
+        the list already, write ``update`` (for a status event, only the status)."""
         result = self._add(fields)
         if result.added:
             return self._joined(result)
         if result.already_in_list:
             self._marks.remember_member(None)
-            return self.update_known(fields)
+            return self.update_known(update)
         # The email lives in another list: Snov.io updated that profile and left the
         # person out of ours. A profile of their own in our list is the API's only way.
         duplicate = self._add(fields, create_duplicates=True)
@@ -286,21 +295,26 @@ class Membership:
             "Snov.io did not add the prospect to the list, although the email is free there"
         )
 
-    def add_unless_present(self, fields: ProspectFields) -> Written:
-        """For ``existing_prospect: skip``: add the person only if no profile is touched.
+    def add_unless_present(self, fields: ProspectFields, update: ProspectFields | None) -> Written:
+        """For ``existing_prospect: skip``: touch no existing profile but with ``update``.
 
         A lookup comes first because an add without flags would overwrite a profile the
-        email has in another list.
+        email has in another list. A person already in the list gets ``update`` (a status
+        event's status) or nothing at all.
         """
         profiles = self._client.prospects_by_email(fields.email)
         if any(item.id == self._list_id for profile in profiles for item in profile.lists):
             self._marks.remember_member(None)
+            if update is not None:
+                return self.update_known(update)
             return Written(in_list=True, added=False, prospect_id=None)
         result = self._add(fields, create_duplicates=bool(profiles))
         if result.added:
             return self._joined(result)
         if result.already_in_list:
             self._marks.remember_member(None)
+            if update is not None:
+                return self.update_known(update)
             return Written(in_list=True, added=False, prospect_id=None)
         raise NotInList("Snov.io did not add the prospect to the list")
 
@@ -422,16 +436,17 @@ def _write(
     skip_existing = settings.existing_prospect == "skip" and not write.status_only
     if known and skip_existing:
         return _left_alone(write, outcomes, where)
+    full = prospect_fields(event, settings)
+    # A status event changes only the status of someone already there, in either mode.
+    update = status_fields(event, settings) if write.status_only else full
     membership = Membership(account.client, marks, write.list_id)
     try:
-        if known and write.status_only:
-            written = membership.update_known(status_fields(event, settings))
-        elif known:
-            written = membership.update_known(prospect_fields(event, settings))
-        elif skip_existing:
-            written = membership.add_unless_present(prospect_fields(event, settings))
+        if known:
+            written = membership.update_known(update)
+        elif settings.existing_prospect == "skip":
+            written = membership.add_unless_present(full, update if write.status_only else None)
         else:
-            written = membership.upsert_unknown(prospect_fields(event, settings))
+            written = membership.upsert_unknown(full, update)
     except SnovError as error:
         return _trouble(error, write, outcomes, where)
     if skip_existing and not written.added:
