@@ -1,0 +1,222 @@
+"""The reference host's one SQLite file, and how every change to it is made.
+
+Everything the host keeps lives in one file (default: :func:`default_database_path`):
+
+===============  ==========================================================================
+``connections``  one row per integration slug: the record ``connect`` returned, without its
+                 secret fields (``record``), the secret fields Fernet-encrypted
+                 (``sealed``, see :mod:`fortytwomin_snov.host.secrets`), and a ``revision``
+                 that changes on every connect.
+``settings``     one row per slug: the document ``validate_settings`` returned, its
+                 warnings, and a ``revision`` that changes on every save.
+``jobs``         the durable queue: one row per queued event (see
+                 :mod:`fortytwomin_snov.host.jobs`).
+``sync_log``     one row per attempt at a job, never changed afterwards.
+``kv``           the plugin's key-value store (``host.store``), created and used by
+                 :class:`~fortytwomin_snov.host.store.SqliteStore` on the same file.
+===============  ==========================================================================
+
+A new file is made readable by its owner only. The file is in WAL mode (readers never wait
+for the writer), with a busy timeout so that processes sharing it queue for the write lock
+instead of failing, and ``synchronous=NORMAL``: a committed change survives the process
+being killed (it is in the WAL), though not a power cut. Every change that touches more
+than one row runs in one ``BEGIN IMMEDIATE`` transaction (:meth:`Database.transaction`),
+which takes the write lock up front, so two processes never interleave their
+read-then-write steps.
+
+The schema is versioned with ``PRAGMA user_version``: opening a file applies the
+migrations it has not seen yet, in one transaction, so opening it again (or from several
+processes at once) changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+
+import platformdirs
+
+from fortytwomin_snov.host.errors import DatabaseError
+
+APP_NAME = "fortytwomin-snov"
+DATABASE_NAME = "host.db"
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: connections, settings, the job queue and the sync log.
+    (
+        """CREATE TABLE connections (
+            integration TEXT PRIMARY KEY,
+            record TEXT NOT NULL,
+            sealed TEXT NOT NULL,
+            revision TEXT NOT NULL,
+            saved_at REAL NOT NULL
+        )""",
+        """CREATE TABLE settings (
+            integration TEXT PRIMARY KEY,
+            document TEXT NOT NULL,
+            warnings TEXT NOT NULL,
+            revision TEXT NOT NULL,
+            saved_at REAL NOT NULL
+        )""",
+        """CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            integration TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            event TEXT NOT NULL,
+            state TEXT NOT NULL
+                CHECK (state IN ('queued', 'running', 'done', 'parked', 'failed')),
+            blocked_on TEXT CHECK (blocked_on IN ('credentials', 'settings')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            run_after REAL NOT NULL,
+            lease_until REAL,
+            worker TEXT,
+            last_status TEXT,
+            last_reason TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            CHECK ((state = 'parked') = (blocked_on IS NOT NULL)),
+            CHECK ((state = 'running') = (lease_until IS NOT NULL))
+        )""",
+        "CREATE INDEX jobs_due ON jobs (integration, state, run_after)",
+        """CREATE TABLE sync_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at REAL NOT NULL,
+            job_id INTEGER NOT NULL REFERENCES jobs (id),
+            attempt INTEGER NOT NULL,
+            integration TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            email TEXT,
+            status TEXT NOT NULL CHECK (status IN ('synced', 'skipped', 'deferred', 'failed')),
+            reason TEXT NOT NULL,
+            message TEXT NOT NULL,
+            retry_after REAL,
+            blocked_on TEXT,
+            outcome TEXT NOT NULL
+        )""",
+        "CREATE INDEX sync_log_status ON sync_log (status, id)",
+        "CREATE INDEX sync_log_job ON sync_log (job_id, id)",
+    ),
+)
+"""The schema, one tuple of statements per ``user_version`` step (append, never edit)."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def default_database_path() -> Path:
+    """``host.db`` in the user's data directory (``~/.local/share/fortytwomin-snov`` on Linux)."""
+    return platformdirs.user_data_path(APP_NAME, appauthor=False) / DATABASE_NAME
+
+
+class Database:
+    """One connection to the host's SQLite file, safe to share between threads.
+
+    Use :meth:`transaction` for every change and :meth:`read` for queries. Another process
+    (or another :class:`Database` on the same path) may use the file at the same time.
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The file holds personal data and the plugin's cached tokens: owner only. SQLite
+        # gives its -wal and -shm files the same mode.
+        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        self._db.row_factory = sqlite3.Row
+        try:
+            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            self._enable_wal(busy_timeout)
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise DatabaseError(
+                f"{self.path} cannot be used as the host's database: {error}"
+            ) from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"Database({str(self.path)!r})"
+
+    def _enable_wal(self, busy_timeout: float) -> None:
+        # Switching a new file to WAL takes a lock the busy timeout does not wait for, so
+        # processes opening the same new file at once retry until the first has switched it.
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
+
+    def _migrate(self) -> None:
+        with self.transaction() as tx:
+            version = int(tx.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise DatabaseError(
+                    f"{self.path} was written by a newer version of fortytwomin-snov"
+                    f" (schema {version}; this one knows {SCHEMA_VERSION}): upgrade the package"
+                )
+            for step in MIGRATIONS[version:]:
+                for statement in step:
+                    tx.execute(statement)
+            if version < SCHEMA_VERSION:
+                tx.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @property
+    def schema_version(self) -> int:
+        with self.read() as db:
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): committed when the block ends,
+        rolled back if it raises (anything, ``KeyboardInterrupt`` included)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """The connection for queries; several statements see one snapshot."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,675 @@
+"""The durable job queue and the sync log, as rows of the host's database.
+
+A **job** is one event waiting to be synced. Its ``state``:
+
+==========  ===============================================================================
+``queued``  waits for a worker; a worker may take it once ``run_after`` has passed.
+``running`` a worker holds it until ``lease_until`` (and renews that while it works). A
+            lease that ran out (the worker died) makes the job claimable again.
+``done``    a ``synced`` or ``skipped`` outcome closed it.
+``parked``  a ``failed`` outcome with ``blocked_on`` (``credentials`` or ``settings``):
+            it waits for the admin to fix that, then is queued again.
+``failed``  any other failure; it stays until replayed.
+==========  ===============================================================================
+
+Every attempt leaves one **sync-log** entry (:class:`LogEntry`), written in the same
+transaction as the job's change, so the log and the queue never disagree.
+
+The functions here act on an open connection and do not commit: the host composes them in
+one :meth:`~fortytwomin_snov.host.database.Database.transaction` (for example: save
+settings *and* re-queue the jobs parked on them) or reads with
+:meth:`~fortytwomin_snov.host.database.Database.read`. Times are seconds since the epoch
+from the host's clock.
+
+Entries the host writes itself, when it cannot or need not ask the plugin, use these
+reasons (the plugin's own reasons are its business and pass through unread):
+
+==========================  =================================================================
+``not_connected``           failed, blocked on credentials: the integration is not connected.
+``connection_unreadable``   failed, blocked on credentials: the saved secret cannot be
+                            decrypted with the key at hand.
+``no_settings``             failed, blocked on settings: no settings were saved yet.
+``no_plugin``               failed: no installed plugin answered for the integration slug.
+``plugin_error``            failed: the plugin raised instead of answering.
+``invalid_outcome``         failed: the plugin's answer is not a sync outcome.
+==========================  =================================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, cast, get_args
+
+# jsonschema ships no type information; types-jsonschema is not a dependency.
+from jsonschema import Draft202012Validator, ValidationError  # type: ignore[import-untyped]
+from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
+
+from fortytwomin_snov.errors import FieldError
+from fortytwomin_snov.models import load_schema
+
+JobState = Literal["queued", "running", "done", "parked", "failed"]
+JOB_STATES: tuple[JobState, ...] = get_args(JobState)
+
+Status = Literal["synced", "skipped", "deferred", "failed"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+FINAL_STATUSES: frozenset[str] = frozenset({"synced", "skipped"})
+
+BlockedOn = Literal["credentials", "settings"]
+BLOCKERS: tuple[BlockedOn, ...] = get_args(BlockedOn)
+
+NOT_CONNECTED = "not_connected"
+CONNECTION_UNREADABLE = "connection_unreadable"
+NO_SETTINGS = "no_settings"
+NO_PLUGIN = "no_plugin"
+PLUGIN_ERROR = "plugin_error"
+INVALID_OUTCOME = "invalid_outcome"
+
+
+def iso_time(moment: float | None) -> str | None:
+    """Epoch seconds as an RFC 3339 UTC time with milliseconds (None stays None)."""
+    if moment is None:
+        return None
+    stamp = datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
+    return stamp.removesuffix("+00:00") + "Z"
+
+
+def to_json_text(value: Any) -> str:
+    """JSON for a TEXT column. ASCII, so that text SQLite cannot store as UTF-8 (a lone
+    surrogate, as a form may send half an emoji) is kept escaped, exactly."""
+    return json.dumps(value, ensure_ascii=True)
+
+
+def storable(text: str) -> str:
+    """Text for a column shown as is: a lone surrogate, which UTF-8 cannot hold, becomes '?'."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+# ---- events ------------------------------------------------------------------------------
+
+
+@functools.cache
+def _event_validator() -> Draft202012Validator:
+    schema = load_schema("booking-event")
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _pointer(path: Iterable[str | int]) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _type_words(expected: object) -> str:
+    names = expected if isinstance(expected, list) else [expected]
+    return " or ".join(str(name) for name in names)
+
+
+def _problems(error: ValidationError) -> list[FieldError]:
+    """One schema error as field errors an admin can read (the value is left out)."""
+    path = list(error.absolute_path)
+    where = _pointer(path)
+    instance, schema = error.instance, error.schema
+    kind = error.validator
+    if kind == "required" and isinstance(instance, dict):
+        missing = [name for name in cast(list[str], error.validator_value) if name not in instance]
+        return [
+            FieldError(pointer=_pointer([*path, name]), message="This field is required.")
+            for name in missing
+        ]
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        known = schema.get("properties", {}) if isinstance(schema, dict) else {}
+        return [
+            FieldError(pointer=_pointer([*path, name]), message="This field is not allowed.")
+            for name in instance
+            if name not in known
+        ]
+    if kind in ("oneOf", "anyOf") and error.context:
+        inner = best_match(error.context)
+        if inner is not None:
+            return _problems(inner)
+    if kind == "not":
+        message = "This field is not allowed here."
+    elif kind == "type":
+        message = f"Expected {_type_words(error.validator_value)}."
+    elif kind == "enum":
+        allowed = ", ".join(str(value) for value in cast(list[Any], error.validator_value))
+        message = f"Use one of: {allowed}."
+    elif kind == "pattern":
+        described = schema.get("description") if isinstance(schema, dict) else None
+        message = "This value has the wrong format" + (
+            f" ({described.rstrip('.')})." if described else "."
+        )
+    elif kind in ("minLength", "maxLength", "const"):
+        message = error.message.split(" is ", 1)[-1].capitalize().rstrip(".") + "."
+    else:
+        message = error.message
+    return [FieldError(pointer=where, message=message)]
+
+
+def validate_event(event: object) -> list[FieldError]:
+    """Every problem of an event against ``booking-event.schema.json``; empty when valid."""
+    seen: set[tuple[str, str]] = set()
+    problems: list[FieldError] = []
+    for error in _event_validator().iter_errors(event):
+        for problem in _problems(error):
+            key = (problem["pointer"], problem["message"])
+            if key not in seen:
+                seen.add(key)
+                problems.append(problem)
+    problems.sort(key=lambda problem: problem["pointer"])
+    return problems
+
+
+def event_email(event: Mapping[str, Any]) -> str | None:
+    """The email of the person an event is about, when it has one."""
+    for holder, person in (("booking", "invitee"), ("routing_form", "respondent")):
+        container = event.get(holder)
+        if isinstance(container, Mapping):
+            who = container.get(person)
+            if isinstance(who, Mapping) and isinstance(who.get("email"), str):
+                return cast(str, who["email"])
+    return None
+
+
+# ---- outcomes ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One attempt's result, as the host acts on it: the plugin's outcome or the host's own."""
+
+    status: Status
+    reason: str
+    message: str
+    email: str | None = None
+    retry_after: float | None = None
+    blocked_on: BlockedOn | None = None
+    document: dict[str, Any] = field(default_factory=dict)
+    """The outcome as the plugin returned it (the host's own outcomes: the fields above)."""
+
+    @classmethod
+    def of_host(
+        cls,
+        status: Status,
+        reason: str,
+        message: str,
+        *,
+        email: str | None = None,
+        blocked_on: BlockedOn | None = None,
+    ) -> Outcome:
+        document: dict[str, Any] = {"status": status, "reason": reason, "message": message}
+        if email is not None:
+            document["email"] = email
+        if blocked_on is not None:
+            document["blocked_on"] = blocked_on
+        return cls(status, reason, message, email, None, blocked_on, document)
+
+    @classmethod
+    def from_plugin(cls, answer: object, *, email: str | None) -> Outcome:
+        """The plugin's answer, or an ``invalid_outcome`` failure saying what is wrong."""
+        problem = _outcome_problem(answer)
+        if problem is not None:
+            return cls.of_host(
+                "failed",
+                INVALID_OUTCOME,
+                f"The plugin answered with something that is not a sync outcome ({problem}).",
+                email=email,
+            )
+        document = cast(dict[str, Any], answer)
+        reported = document.get("email")
+        deferred = document["status"] == "deferred"
+        return cls(
+            status=document["status"],
+            reason=document["reason"],
+            message=document["message"],
+            email=reported if isinstance(reported, str) else email,
+            retry_after=float(document["retry_after"]) if deferred else None,
+            blocked_on=document.get("blocked_on") if document["status"] == "failed" else None,
+            document=dict(document),
+        )
+
+
+def _outcome_problem(answer: object) -> str | None:
+    if not isinstance(answer, dict):
+        return f"a {type(answer).__name__}, not an object"
+    try:
+        to_json_text(answer)
+    except (TypeError, ValueError):
+        return "not JSON"
+    status = answer.get("status")
+    if status not in STATUSES:
+        return "no known status"
+    for name in ("reason", "message"):
+        if not isinstance(answer.get(name), str) or not answer[name].strip():
+            return f"no {name}"
+    if status == "deferred":
+        retry_after = answer.get("retry_after")
+        if (
+            isinstance(retry_after, bool)
+            or not isinstance(retry_after, int | float)
+            or not math.isfinite(retry_after)
+            or retry_after <= 0
+        ):
+            return "a deferred outcome without a positive retry_after"
+    blocked_on = answer.get("blocked_on")
+    if blocked_on is not None and blocked_on not in BLOCKERS:
+        return "an unknown blocked_on"
+    return None
+
+
+# ---- rows ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """One queued event and where it stands."""
+
+    id: int
+    integration: str
+    event_id: str
+    event_type: str
+    event: dict[str, Any]
+    state: JobState
+    blocked_on: BlockedOn | None
+    attempts: int
+    """Times a worker took it (a worker that died mid-attempt counted too)."""
+    run_after: float
+    lease_until: float | None
+    worker: str | None
+    last_status: Status | None
+    last_reason: str | None
+    created_at: float
+    updated_at: float
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Job:
+        return cls(
+            id=row["id"],
+            integration=row["integration"],
+            event_id=row["event_id"],
+            event_type=row["event_type"],
+            event=json.loads(row["event"]),
+            state=row["state"],
+            blocked_on=row["blocked_on"],
+            attempts=row["attempts"],
+            run_after=row["run_after"],
+            lease_until=row["lease_until"],
+            worker=row["worker"],
+            last_status=row["last_status"],
+            last_reason=row["last_reason"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "integration": self.integration,
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "state": self.state,
+            "blocked_on": self.blocked_on,
+            "attempts": self.attempts,
+            "run_after": iso_time(self.run_after),
+            "lease_until": iso_time(self.lease_until),
+            "worker": self.worker,
+            "last_status": self.last_status,
+            "last_reason": self.last_reason,
+            "created_at": iso_time(self.created_at),
+            "updated_at": iso_time(self.updated_at),
+        }
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One attempt at a job, as the sync log shows it."""
+
+    id: int
+    at: float
+    job_id: int
+    attempt: int
+    integration: str
+    event_id: str
+    event_type: str
+    email: str | None
+    status: Status
+    reason: str
+    message: str
+    retry_after: float | None
+    blocked_on: BlockedOn | None
+    outcome: dict[str, Any]
+    """The whole outcome, as the plugin returned it."""
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> LogEntry:
+        return cls(
+            id=row["id"],
+            at=row["at"],
+            job_id=row["job_id"],
+            attempt=row["attempt"],
+            integration=row["integration"],
+            event_id=row["event_id"],
+            event_type=row["event_type"],
+            email=row["email"],
+            status=row["status"],
+            reason=row["reason"],
+            message=row["message"],
+            retry_after=row["retry_after"],
+            blocked_on=row["blocked_on"],
+            outcome=json.loads(row["outcome"]),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": iso_time(self.at),
+            "job_id": self.job_id,
+            "attempt": self.attempt,
+            "integration": self.integration,
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "email": self.email,
+            "status": self.status,
+            "reason": self.reason,
+            "message": self.message,
+            "retry_after": self.retry_after,
+            "blocked_on": self.blocked_on,
+        }
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one attempt did: its log entry and the job's state afterwards."""
+
+    entry: LogEntry
+    job_state: JobState
+    run_after: float
+    """When the job may run again (meaningful when ``job_state`` is ``queued``)."""
+
+
+# ---- writing (inside the caller's transaction) ----------------------------------------------
+
+
+def insert_jobs(
+    tx: sqlite3.Connection, integration: str, events: Sequence[Mapping[str, Any]], *, now: float
+) -> list[int]:
+    """Queue events (already validated), due at once; their job ids, in order."""
+    ids: list[int] = []
+    for event in events:
+        cursor = tx.execute(
+            "INSERT INTO jobs (integration, event_id, event_type, event, state, run_after,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+            (
+                integration,
+                storable(str(event["id"])),
+                storable(str(event["type"])),
+                to_json_text(event),
+                now,
+                now,
+                now,
+            ),
+        )
+        ids.append(cast(int, cursor.lastrowid))
+    return ids
+
+
+def claim_job(
+    tx: sqlite3.Connection, integration: str, *, worker: str, now: float, lease: float
+) -> Job | None:
+    """Take the next due job (queued and due, or running with a lease run out) for ``worker``."""
+    row = tx.execute(
+        "SELECT id FROM jobs WHERE integration = ? AND ("
+        " (state = 'queued' AND run_after <= ?) OR (state = 'running' AND lease_until <= ?))"
+        " ORDER BY run_after, id LIMIT 1",
+        (integration, now, now),
+    ).fetchone()
+    if row is None:
+        return None
+    tx.execute(
+        "UPDATE jobs SET state = 'running', worker = ?, lease_until = ?,"
+        " attempts = attempts + 1, updated_at = ? WHERE id = ?",
+        (worker, now + lease, now, row["id"]),
+    )
+    return get_job(tx, row["id"])
+
+
+def _holds(tx: sqlite3.Connection, job: Job) -> bool:
+    row = tx.execute(
+        "SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND worker = ? AND attempts = ?",
+        (job.id, job.worker, job.attempts),
+    ).fetchone()
+    return row is not None
+
+
+def extend_lease(tx: sqlite3.Connection, job: Job, *, until: float) -> bool:
+    """Push the lease of a claimed job on; False if the worker no longer holds it."""
+    cursor = tx.execute(
+        "UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND worker = ?"
+        " AND attempts = ?",
+        (until, job.id, job.worker, job.attempts),
+    )
+    return cursor.rowcount == 1
+
+
+def release_job(tx: sqlite3.Connection, job: Job, *, now: float) -> bool:
+    """Give a claimed job back untried (the worker is stopping); False if it no longer held it."""
+    cursor = tx.execute(
+        "UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL, run_after = ?,"
+        " updated_at = ? WHERE id = ? AND state = 'running' AND worker = ? AND attempts = ?",
+        (now, now, job.id, job.worker, job.attempts),
+    )
+    return cursor.rowcount == 1
+
+
+def record_attempt(
+    tx: sqlite3.Connection,
+    job: Job,
+    outcome: Outcome,
+    *,
+    now: float,
+    cause_fixed: bool = False,
+) -> Attempt:
+    """Write the attempt's log entry and move the job on, in the caller's transaction.
+
+    ``synced``/``skipped`` close the job; ``deferred`` queues it for ``now + retry_after``;
+    ``failed`` parks it on ``blocked_on``, or, with no ``blocked_on``, marks it failed. When
+    ``cause_fixed`` (the admin saved the thing it is blocked on while it ran), it is queued
+    at once instead of parked.
+
+    A worker whose claim was lost (its lease ran out and another worker took the job)
+    still logs what it did; its final outcome closes the job, any other leaves it alone.
+    """
+    cursor = tx.execute(
+        "INSERT INTO sync_log (at, job_id, attempt, integration, event_id, event_type, email,"
+        " status, reason, message, retry_after, blocked_on, outcome)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            now,
+            job.id,
+            job.attempts,
+            job.integration,
+            job.event_id,
+            job.event_type,
+            None if outcome.email is None else storable(outcome.email),
+            outcome.status,
+            storable(outcome.reason),
+            storable(outcome.message),
+            outcome.retry_after,
+            outcome.blocked_on,
+            to_json_text(outcome.document),
+        ),
+    )
+    entry_id = cast(int, cursor.lastrowid)
+    final = outcome.status in FINAL_STATUSES
+    state: JobState
+    run_after = now
+    blocked_on: BlockedOn | None = None
+    if final:
+        state = "done"
+    elif outcome.status == "deferred":
+        state = "queued"
+        run_after = now + (outcome.retry_after or 0.0)
+    elif outcome.blocked_on is not None and not cause_fixed:
+        state, blocked_on = "parked", outcome.blocked_on
+    elif outcome.blocked_on is not None:
+        state = "queued"
+    else:
+        state = "failed"
+    if _holds(tx, job):
+        tx.execute(
+            "UPDATE jobs SET state = ?, blocked_on = ?, run_after = ?, lease_until = NULL,"
+            " worker = NULL, last_status = ?, last_reason = ?, updated_at = ? WHERE id = ?",
+            (state, blocked_on, run_after, outcome.status, outcome.reason, now, job.id),
+        )
+    elif final:
+        tx.execute(
+            "UPDATE jobs SET state = 'done', blocked_on = NULL, lease_until = NULL,"
+            " worker = NULL, last_status = ?, last_reason = ?, updated_at = ? WHERE id = ?",
+            (outcome.status, outcome.reason, now, job.id),
+        )
+    current = get_job(tx, job.id)
+    entry = tx.execute("SELECT * FROM sync_log WHERE id = ?", (entry_id,)).fetchone()
+    assert current is not None
+    return Attempt(
+        entry=LogEntry.from_row(entry), job_state=current.state, run_after=current.run_after
+    )
+
+
+def requeue_parked(
+    tx: sqlite3.Connection, integration: str, blocked_on: BlockedOn, *, now: float
+) -> int:
+    """Queue every job parked on ``blocked_on`` again, due at once; how many."""
+    cursor = tx.execute(
+        "UPDATE jobs SET state = 'queued', blocked_on = NULL, run_after = ?, updated_at = ?"
+        " WHERE integration = ? AND state = 'parked' AND blocked_on = ?",
+        (now, now, integration, blocked_on),
+    )
+    return cursor.rowcount
+
+
+def replay_jobs(
+    tx: sqlite3.Connection, integration: str, job_ids: Iterable[int] | None, *, now: float
+) -> list[int]:
+    """Queue failed jobs again (all of them, or those of ``job_ids``, which may also name
+    parked jobs); the ids queued. Other ids are left alone."""
+    if job_ids is None:
+        rows = tx.execute(
+            "SELECT id FROM jobs WHERE integration = ? AND state = 'failed' ORDER BY id",
+            (integration,),
+        ).fetchall()
+    else:
+        wanted = sorted(set(job_ids))
+        rows = [
+            row
+            for job_id in wanted
+            for row in tx.execute(
+                "SELECT id FROM jobs WHERE id = ? AND integration = ?"
+                " AND state IN ('failed', 'parked')",
+                (job_id, integration),
+            ).fetchall()
+        ]
+    ids = [int(row["id"]) for row in rows]
+    tx.executemany(
+        "UPDATE jobs SET state = 'queued', blocked_on = NULL, run_after = ?, updated_at = ?"
+        " WHERE id = ?",
+        [(now, now, job_id) for job_id in ids],
+    )
+    return ids
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+
+def get_job(db: sqlite3.Connection, job_id: int) -> Job | None:
+    row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return None if row is None else Job.from_row(row)
+
+
+def list_jobs(
+    db: sqlite3.Connection,
+    integration: str,
+    *,
+    state: JobState | None = None,
+    limit: int | None = None,
+) -> list[Job]:
+    """Jobs, oldest first."""
+    query = "SELECT * FROM jobs WHERE integration = ?"
+    params: list[Any] = [integration]
+    if state is not None:
+        query += " AND state = ?"
+        params.append(state)
+    query += " ORDER BY id"
+    if limit is not None:
+        query += " LIMIT ?"
+        params.append(limit)
+    return [Job.from_row(row) for row in db.execute(query, params)]
+
+
+def job_counts(db: sqlite3.Connection, integration: str) -> dict[JobState, int]:
+    """How many jobs are in each state (every state named, zero included)."""
+    counts: dict[JobState, int] = dict.fromkeys(JOB_STATES, 0)
+    for row in db.execute(
+        "SELECT state, COUNT(*) AS n FROM jobs WHERE integration = ? GROUP BY state",
+        (integration,),
+    ):
+        counts[row["state"]] = row["n"]
+    return counts
+
+
+def parked_counts(db: sqlite3.Connection, integration: str) -> dict[BlockedOn, int]:
+    """How many parked jobs wait on each thing an admin can fix."""
+    counts: dict[BlockedOn, int] = dict.fromkeys(BLOCKERS, 0)
+    for row in db.execute(
+        "SELECT blocked_on, COUNT(*) AS n FROM jobs WHERE integration = ? AND state = 'parked'"
+        " GROUP BY blocked_on",
+        (integration,),
+    ):
+        counts[row["blocked_on"]] = row["n"]
+    return counts
+
+
+def next_due(db: sqlite3.Connection, integration: str) -> float | None:
+    """When the next job becomes claimable (a queued job's ``run_after`` or a running job's
+    ``lease_until``); None when nothing is queued or running."""
+    row = db.execute(
+        "SELECT MIN(CASE state WHEN 'queued' THEN run_after ELSE lease_until END) AS due"
+        " FROM jobs WHERE integration = ? AND state IN ('queued', 'running')",
+        (integration,),
+    ).fetchone()
+    return None if row["due"] is None else float(row["due"])
+
+
+def read_log(
+    db: sqlite3.Connection,
+    integration: str,
+    *,
+    status: Status | Sequence[Status] | None = None,
+    limit: int | None = None,
+    job_id: int | None = None,
+    event_id: str | None = None,
+) -> list[LogEntry]:
+    """Sync-log entries, newest first (in the order they were committed)."""
+    query = "SELECT * FROM sync_log WHERE integration = ?"
+    params: list[Any] = [integration]
+    if status is not None:
+        wanted = [status] if isinstance(status, str) else list(status)
+        if not wanted:
+            return []
+        query += f" AND status IN ({', '.join('?' for _ in wanted)})"
+        params.extend(wanted)
+    if job_id is not None:
+        query += " AND job_id = ?"
+        params.append(job_id)
+    if event_id is not None:
+        query += " AND event_id = ?"
+        params.append(event_id)
+    query += " ORDER BY id DESC"
+    if limit is not None:
+        query += " LIMIT ?"
+        params.append(limit)
+    return [LogEntry.from_row(row) for row in db.execute(query, params)]

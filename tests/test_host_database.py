@@ -1,0 +1,101 @@
+"""The host's SQLite file: its schema, its versioning and the settings it runs with."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from pathlib import Path
+
+import platformdirs
+import pytest
+
+from fortytwomin_snov.host.database import (
+    SCHEMA_VERSION,
+    Database,
+    default_database_path,
+)
+from fortytwomin_snov.host.errors import DatabaseError
+from fortytwomin_snov.host.reference import ReferenceHost
+
+
+def tables(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def test_one_file_holds_connections_settings_jobs_the_log_and_the_plugins_store(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "nested" / "host.db"
+    with ReferenceHost(path, environ={}) as host:
+        host.store.set("key", "value")
+        assert host.database.schema_version == SCHEMA_VERSION
+    assert {"connections", "settings", "jobs", "sync_log", "kv"} <= tables(path)
+    for made in (path, path.with_name("host.db-wal")):
+        assert stat.S_IMODE(made.stat().st_mode) == 0o600, made
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("SELECT value FROM kv WHERE key = 'key'").fetchone()[0] == "value"
+
+
+def test_hosts_on_one_file_share_the_plugins_store(tmp_path: Path) -> None:
+    with (
+        ReferenceHost(tmp_path / "host.db", environ={}) as first,
+        ReferenceHost(tmp_path / "host.db", environ={}) as second,
+    ):
+        assert first.store.add("snov:event:e1", "running") is True
+        assert second.store.add("snov:event:e1", "running") is False
+        assert second.store.incr("snov:budget") == 1
+        assert first.store.incr("snov:budget") == 2
+
+
+def test_opening_again_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "host.db"
+    with Database(path) as first, first.transaction() as tx:
+        tx.execute(
+            "INSERT INTO settings (integration, document, warnings, revision, saved_at)"
+            " VALUES ('snov', '{}', '[]', 'r1', 0)"
+        )
+    with Database(path) as again, again.read() as db:
+        assert db.execute("SELECT revision FROM settings").fetchone()[0] == "r1"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_transaction_that_raises_leaves_nothing_behind(tmp_path: Path) -> None:
+    with Database(tmp_path / "host.db") as database:
+
+        def interrupted() -> None:
+            with database.transaction() as tx:
+                tx.execute(
+                    "INSERT INTO settings (integration, document, warnings, revision, saved_at)"
+                    " VALUES ('snov', '{}', '[]', 'r1', 0)"
+                )
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            interrupted()
+        with database.read() as db:
+            assert db.execute("SELECT COUNT(*) FROM settings").fetchone()[0] == 0
+
+
+def test_a_file_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "host.db"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(DatabaseError, match="written by a newer version"):
+        Database(path)
+
+
+def test_a_file_that_is_not_sqlite_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "host.db"
+    path.write_bytes(b"this is not a database, just text " * 100)
+    with pytest.raises(DatabaseError) as caught:
+        Database(path)
+    assert str(caught.value) == (
+        f"{path} cannot be used as the host's database: file is not a database"
+    )
+
+
+def test_the_default_file_is_in_the_users_data_directory() -> None:
+    expected = platformdirs.user_data_path("fortytwomin-snov", appauthor=False) / "host.db"
+    assert default_database_path() == expected
