@@ -823,3 +823,37 @@ def describe_field_errors(exc: ValidationError) -> str:
     return "; ".join(
         f"{error['pointer'] or '/'}: {error['message']}" for error in field_errors(exc)
     )
+
+
+def broken_text(document: object) -> FieldError | None:
+    """The first text in a JSON document that cannot be sent as UTF-8, or None.
+
+    A lone surrogate (half of an emoji, as a browser may cut one) passes JSON parsing and
+    pydantic's ``str`` but fails when the text is hashed or sent, so it is refused at
+    the edge, with the place it sits.
+    """
+    pending: list[tuple[list[str | int], object]] = [([], document)]
+    while pending:  # a loop, not recursion: a host may hand over very deep JSON
+        path, value = pending.pop()
+        texts: list[object] = [value]
+        if isinstance(value, dict):
+            texts = list(value)
+            pending.extend(([*path, str(key)], item) for key, item in value.items())
+        elif isinstance(value, list):
+            pending.extend(([*path, index], item) for index, item in enumerate(value))
+        for text in texts:
+            if isinstance(text, str) and not _encodable(text):
+                where = _pointer(path if text is value else [*path, text])
+                return FieldError(
+                    pointer=where.encode("utf-8", "replace").decode(),  # a broken key, too
+                    message="Contains a broken character (half of an emoji?): remove it.",
+                )
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

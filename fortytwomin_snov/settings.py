@@ -82,6 +82,7 @@ from fortytwomin_snov.models import (
     TARGET_PREFIX,
     Label,
     Settings,
+    broken_text,
     field_errors,
     load_schema,
 )
@@ -516,6 +517,9 @@ def validate_document(
         raise InvalidSettings(
             [FieldError(pointer="", message="The settings must be a JSON object.")]
         )
+    broken = broken_text(document)
+    if broken is not None:
+        raise InvalidSettings([broken])
     review = _normalise(document)
     try:
         settings: Settings | None = Settings.model_validate(review.draft)
@@ -556,7 +560,8 @@ def _normalise(document: Mapping[str, Any]) -> _Review:
         ):
             continue
         if isinstance(row, dict):
-            if (row.get("source"), row.get("target")) in _LOCKED_PAIRS:
+            pair = (row.get("source"), row.get("target"))
+            if all(isinstance(part, str) for part in pair) and pair in _LOCKED_PAIRS:
                 continue  # one of the locked rows, put back below
             if row.get("locked") is True:
                 review.warnings.append(
@@ -760,6 +765,8 @@ def _new_list_name(params: Any) -> str:
     if unknown:
         raise InvalidRequest(f"create_list takes only name, not {', '.join(map(repr, unknown))}")
     name = params.get("name")
+    if isinstance(name, str) and broken_text(name) is not None:
+        raise InvalidRequest("create_list: name contains a broken character (half of an emoji?)")
     if not isinstance(name, str) or not name.strip():
         raise InvalidRequest("create_list needs a name: the new list's name must not be blank")
     name = name.strip()

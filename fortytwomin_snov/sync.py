@@ -36,6 +36,7 @@ from fortytwomin_snov.account import Account
 from fortytwomin_snov.errors import (
     CredentialsRejected,
     CustomFieldNotFound,
+    FieldError,
     InvalidCredentials,
     ListNotFound,
     RateLimited,
@@ -58,6 +59,7 @@ from fortytwomin_snov.models import (
     BookingEvent,
     Settings,
     SyncOutcome,
+    broken_text,
     describe_field_errors,
 )
 from fortytwomin_snov.snov import AddProspectResult, ProspectFields, SnovClient
@@ -179,8 +181,14 @@ class Outcomes:
         return outcome.to_json()
 
 
+def _said(problem: FieldError) -> str:
+    return f"{problem['pointer'] or '/'}: {problem['message']}"
+
+
 def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    return value.encode("utf-8", "replace").decode()  # echoed back even when broken
 
 
 # ---- shared marks ----------------------------------------------------------------------
@@ -331,11 +339,22 @@ def sync_event(
     """Sync one event; the outcome as JSON. Never raises for bad input or Snov.io trouble."""
     raw = event_document if isinstance(event_document, dict) else {}
     outcomes = Outcomes(_text(raw.get("id")), _text(raw.get("type")))
+    broken = broken_text(event_document)
+    if broken is not None:
+        return outcomes.make("failed", "invalid_event", f"The event is not valid: {_said(broken)}")
     try:
         event: Event = EVENT_ADAPTER.validate_python(event_document)
     except ValidationError as exc:
         return outcomes.make(
             "failed", "invalid_event", f"The event is not valid: {describe_field_errors(exc)}."
+        )
+    broken = broken_text(settings_document)
+    if broken is not None:
+        return outcomes.make(
+            "failed",
+            "invalid_settings",
+            f"The saved settings are not valid: {_said(broken)}",
+            blocked_on="settings",
         )
     try:
         settings = Settings.model_validate(settings_document)

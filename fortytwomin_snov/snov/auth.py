@@ -147,7 +147,7 @@ class SnovAuth(httpx.Auth):
         if status in (400, 401):
             raise CredentialsRejected(CREDENTIALS_REJECTED, status_code=status)
         if not 200 <= status < 300:
-            raise_for_response(response, retry_after=self._retry_after_429())
+            raise_for_response(response, retry_after=self._retry_after_429(), scrub=self.scrub)
         try:
             grant = AccessToken.model_validate(json_body(response))
         except ValidationError:

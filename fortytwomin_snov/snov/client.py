@@ -23,6 +23,7 @@ from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from fortytwomin_snov import __version__
 from fortytwomin_snov.errors import (
+    CustomFieldNotFound,
     InvalidRequest,
     RateLimited,
     SnovError,
@@ -211,6 +212,8 @@ class SnovClient:
         error.args = (error.message,)
         if isinstance(error, SnovRejected):
             error.snov_message = self._auth.scrub(error.snov_message)
+        if isinstance(error, CustomFieldNotFound):
+            error.labels = [self._auth.scrub(label) for label in error.labels]
         return error
 
     def _exchange(
@@ -237,6 +240,7 @@ class SnovClient:
             list_id=list_id,
             custom_field_labels=custom_field_labels,
             retry_after=self._retry_after_429(),
+            scrub=self._auth.scrub,
         )
 
     def _call(

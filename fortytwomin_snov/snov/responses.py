@@ -10,7 +10,7 @@ reads all of these.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 import httpx
@@ -60,10 +60,10 @@ class RequestNotSent(SnovUnreachable):
 
 
 def json_body(response: httpx.Response) -> object | None:
-    """The decoded JSON body, or ``None`` when the body is empty or not JSON."""
+    """The decoded JSON body, or ``None`` when the body is empty, not JSON, or absurdly deep."""
     try:
         body: object = response.json()
-    except ValueError:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return None
     return body
 
@@ -77,8 +77,12 @@ def reply_envelope(body: object) -> object:
     return body
 
 
-def _flatten(value: object) -> str:
-    if value is None or isinstance(value, bool):
+_MAX_DEPTH = 20
+"""How deep an error object is read; Snov.io's are one or two levels."""
+
+
+def _flatten(value: object, depth: int = 0) -> str:
+    if value is None or isinstance(value, bool) or depth > _MAX_DEPTH:
         return ""
     if isinstance(value, str):
         return value.strip()
@@ -87,22 +91,30 @@ def _flatten(value: object) -> str:
     if isinstance(value, dict):
         parts = []
         for key, item in value.items():
-            text = _flatten(item)
+            text = _flatten(item, depth + 1)
             if text:
                 named = isinstance(key, str) and not key.isdigit()
                 parts.append(f"{key}: {text}" if named else text)
         return "; ".join(parts)
     if isinstance(value, list):
-        return "; ".join(text for text in map(_flatten, value) if text)
+        return "; ".join(text for item in value if (text := _flatten(item, depth + 1)))
     return ""
 
 
-def _clip(text: str) -> str:
-    text = " ".join(text.split())
+Scrub = Callable[[str], str]
+"""Removes secrets from a text; applied before a text is cut, so no part of one survives."""
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+def _clip(text: str, scrub: Scrub = _unchanged) -> str:
+    text = " ".join(scrub(text).split())
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
 
 
-def snov_error_text(body: object) -> str | None:
+def snov_error_text(body: object, scrub: Scrub = _unchanged) -> str | None:
     """Snov.io's own explanation in a reply body, from ``errors`` or ``message``.
 
     ``errors`` may be a string, an object (``{"email": ["Invalid email"]}`` reads
@@ -110,24 +122,24 @@ def snov_error_text(body: object) -> str | None:
     read last, for the token endpoint.
     """
     if isinstance(body, str):
-        return _clip(body) if body.strip() else None
+        return _clip(body, scrub) if body.strip() else None
     envelope = reply_envelope(body)
     if not isinstance(envelope, dict):
         return None
     for key in _TEXT_KEYS:
         text = _flatten(envelope.get(key))
         if text:
-            return _clip(text)
+            return _clip(text, scrub)
     return None
 
 
-def _plain_text(response: httpx.Response) -> str | None:
+def _plain_text(response: httpx.Response, scrub: Scrub) -> str | None:
     """A short non-JSON body is worth showing; an HTML error page is not."""
     text = response.text.strip()
     content_type = response.headers.get("content-type", "")
     if not text or text.startswith("<") or "html" in content_type:
         return None
-    return _clip(text)
+    return _clip(text, scrub)
 
 
 def _unique(labels: Iterable[str]) -> list[str]:
@@ -227,6 +239,7 @@ def raise_for_response(
     list_id: int | None = None,
     custom_field_labels: Sequence[str] = (),
     retry_after: float = DEFAULT_RETRY_AFTER,
+    scrub: Scrub = _unchanged,
 ) -> object:
     """Return the decoded JSON body of a successful reply; raise the matching error otherwise.
 
@@ -237,7 +250,7 @@ def raise_for_response(
     status = response.status_code
     where = _where(response)
     body = json_body(response)
-    text = _plain_text(response) if body is None else snov_error_text(body)
+    text = _plain_text(response, scrub) if body is None else snov_error_text(body, scrub)
     if status == 401:
         raise CredentialsRejected(CREDENTIALS_REJECTED, status_code=status)
     if status == 429:
