@@ -69,6 +69,8 @@ EVENT_MARK_TTL = 30 * 24 * 3600.0
 EVENT_LEASE = 60.0
 """How long an event being synced holds its id against a concurrent duplicate. A worker
 killed mid-sync leaves the id held this long; the host's retry waits it out."""
+STEP_TTL = 24 * 3600.0
+"""How long the step an attempt reached is kept for its retry."""
 PERSON_LOCK_TTL = 60.0
 """How long a worker may hold a person while it writes them (released when done)."""
 IN_PROGRESS_RETRY = 5.0
@@ -215,11 +217,25 @@ class Marks:
         return "done" if self._store.get(key) == "done" else "running"
 
     def finish_event(self, event_id: str, *, final: bool) -> None:
-        """A final outcome keeps the id (later duplicates are skipped); others free it."""
+        """A final outcome keeps the id (later duplicates are skipped); others free it.
+
+        The steps stay for a retry after a deferred or failed outcome, and go when final.
+        """
         if final:
             self._store.set(self._event_key(event_id), "done", ttl=EVENT_MARK_TTL)
+            self._store.delete(self._step_key(event_id))
         else:
             self._store.delete(self._event_key(event_id))
+
+    def _step_key(self, event_id: str) -> str:
+        return f"snov:step:{self._scope}:{event_id}"
+
+    def step(self, event_id: str) -> str | None:
+        """The last write an earlier attempt at this event started, if any."""
+        return self._store.get(self._step_key(event_id))
+
+    def note_step(self, event_id: str, step: str) -> None:
+        self._store.set(self._step_key(event_id), step, ttl=STEP_TTL)
 
     def lock_person(self) -> bool:
         return self._store.add(f"snov:lock:{self._person}", "1", ttl=PERSON_LOCK_TTL)
@@ -259,22 +275,41 @@ class NotInList(SnovError):
 
 
 class Membership:
-    """Puts one person into the target list with the right data, or says why not."""
+    """Puts one person into the target list with the right data, or says why not.
 
-    def __init__(self, client: SnovClient, marks: Marks, list_id: int) -> None:
+    Before each write that may land in Snov.io, the step is noted under the event's id
+    (``add``, ``update``, ``duplicate``), so that a retry after a worker died mid-sync
+    goes on from what the last attempt learned instead of starting over: a kill costs at
+    most one repeated call.
+    """
+
+    def __init__(self, client: SnovClient, marks: Marks, list_id: int, event_id: str) -> None:
         self._client = client
         self._marks = marks
         self._list_id = list_id
+        self._event_id = event_id
 
     def _add(self, fields: ProspectFields, **flags: bool) -> AddProspectResult:
         return self._client.add_prospect(self._list_id, fields, **flags)
+
+    def _step(self, step: str) -> None:
+        self._marks.note_step(self._event_id, step)
 
     def _joined(self, result: AddProspectResult, note: str = "") -> Written:
         self._marks.remember_member(result.prospect_id)
         return Written(in_list=True, added=result.added, prospect_id=result.prospect_id, note=note)
 
+    def _listed(self, email: str) -> tuple[bool, str | None, bool]:
+        """Looked up: (in our list, that profile's id, the email has any profile)."""
+        profiles = self._client.prospects_by_email(email)
+        for profile in profiles:
+            if any(item.id == self._list_id for item in profile.lists):
+                self._marks.remember_member(profile.id)
+                return True, profile.id, True
+        return False, None, bool(profiles)
+
     def update_known(self, fields: ProspectFields) -> Written:
-        """A person the store knows is in the list: one updateContact call."""
+        """A person known to be in the list: one updateContact call."""
         result = self._add(fields, update_contact=True)
         if result.added or result.updated:
             return self._joined(result)
@@ -285,23 +320,40 @@ class Membership:
             )
         raise NotInList("Snov.io neither added nor updated the prospect")
 
+    def _duplicate(self, fields: ProspectFields) -> Written:
+        # The email lives in another list: Snov.io updated that profile and left the
+        # person out of ours. A profile of their own in our list is the API's only way.
+        self._step("duplicate")
+        result = self._add(fields, create_duplicates=True)
+        if result.added or result.already_in_list:  # already: a retry's earlier duplicate
+            return self._joined(result, note=" (the email is also in another Snov.io list)")
+        raise NotInList(
+            "Snov.io did not add the prospect to the list, although the email is free there"
+        )
+
     def upsert_unknown(self, fields: ProspectFields, update: ProspectFields) -> Written:
         """A person the store does not know: add with ``fields``; if Snov.io says they are in
         the list already, write ``update`` (for a status event, only the status)."""
+        step = self._marks.step(self._event_id)
+        if step == "update":
+            return self.update_known(update)
+        if step == "duplicate":
+            return self._duplicate(fields)
+        if step == "add":  # the last attempt's add may have landed: look before adding
+            listed, prospect_id, elsewhere = self._listed(fields.email)
+            if listed:
+                return Written(in_list=True, added=True, prospect_id=prospect_id)
+            if elsewhere:
+                return self._duplicate(fields)
+        self._step("add")
         result = self._add(fields)
         if result.added:
             return self._joined(result)
         if result.already_in_list:
             self._marks.remember_member(None)
+            self._step("update")
             return self.update_known(update)
-        # The email lives in another list: Snov.io updated that profile and left the
-        # person out of ours. A profile of their own in our list is the API's only way.
-        duplicate = self._add(fields, create_duplicates=True)
-        if duplicate.added:
-            return self._joined(duplicate, note=" (the email is also in another Snov.io list)")
-        raise NotInList(
-            "Snov.io did not add the prospect to the list, although the email is free there"
-        )
+        return self._duplicate(fields)
 
     def add_unless_present(self, fields: ProspectFields, update: ProspectFields | None) -> Written:
         """For ``existing_prospect: skip``: touch no existing profile but with ``update``.
@@ -310,18 +362,25 @@ class Membership:
         email has in another list. A person already in the list gets ``update`` (a status
         event's status) or nothing at all.
         """
-        profiles = self._client.prospects_by_email(fields.email)
-        if any(item.id == self._list_id for profile in profiles for item in profile.lists):
-            self._marks.remember_member(None)
+        step = self._marks.step(self._event_id)
+        if step == "update" and update is not None:
+            return self.update_known(update)
+        listed, prospect_id, elsewhere = self._listed(fields.email)
+        if listed:
+            if step == "add":  # the last attempt's add landed
+                return Written(in_list=True, added=True, prospect_id=prospect_id)
             if update is not None:
+                self._step("update")
                 return self.update_known(update)
-            return Written(in_list=True, added=False, prospect_id=None)
-        result = self._add(fields, create_duplicates=bool(profiles))
+            return Written(in_list=True, added=False, prospect_id=prospect_id)
+        self._step("add")
+        result = self._add(fields, create_duplicates=elsewhere)
         if result.added:
             return self._joined(result)
         if result.already_in_list:
             self._marks.remember_member(None)
             if update is not None:
+                self._step("update")
                 return self.update_known(update)
             return Written(in_list=True, added=False, prospect_id=None)
         raise NotInList("Snov.io did not add the prospect to the list")
@@ -458,7 +517,7 @@ def _write(
     full = prospect_fields(event, settings)
     # A status event changes only the status of someone already there, in either mode.
     update = status_fields(event, settings) if write.status_only else full
-    membership = Membership(account.client, marks, write.list_id)
+    membership = Membership(account.client, marks, write.list_id, event.id)
     try:
         if known:
             written = membership.update_known(update)

@@ -248,12 +248,15 @@ class Sync:
         if cached is not None:
             assert json.loads(cached)["access_token"] not in text
 
-    def remember_member(self, list_id: int, email: str) -> None:
-        """Make the store believe ``email`` is in the list, as after an earlier sync."""
+    def marks(self, list_id: int, email: str) -> Marks:
         keys = Credentials(
             api_user_id=self.connection["api_user_id"], api_secret=self.connection["api_secret"]
         )
-        Marks(self.host.store, Account(keys, self.host.store), list_id, email).remember_member(None)
+        return Marks(self.host.store, Account(keys, self.host.store), list_id, email)
+
+    def remember_member(self, list_id: int, email: str) -> None:
+        """Make the store believe ``email`` is in the list, as after an earlier sync."""
+        self.marks(list_id, email).remember_member(None)
 
 
 def reason_of(outcome: dict[str, Any]) -> tuple[str, str]:
@@ -1365,3 +1368,62 @@ def test_events_meeting_another_workers_write_are_deferred(
     assert reason_of(mocked(created)) == ("skipped", "duplicate_event")
     expect_add(httpx_mock, status_body("booking.canceled"), reply=UPDATED)
     assert reason_of(mocked(cancel)) == ("synced", "status_updated")
+
+
+# ---- a worker killed mid-sync: the retry goes on from the step the attempt noted --------
+
+
+def test_retry_after_an_add_that_landed_looks_instead_of_adding_again(snov: Snov) -> None:
+    event = booking_event()
+    snov.seed(snov.target)  # the dead attempt's add reached Snov.io
+    snov.sync.marks(snov.target, JANE).note_step(event["id"], "add")
+    outcome = snov.sync(event)
+    assert reason_of(outcome) == ("synced", "prospect_added")
+    assert (snov.calls(ADD), snov.calls(BY_EMAIL)) == (0, 1)
+    assert len(snov.profiles(JANE, snov.target)) == 1
+
+
+def test_retry_after_an_add_that_never_left_adds_after_the_look(snov: Snov) -> None:
+    event = booking_event()
+    snov.sync.marks(snov.target, JANE).note_step(event["id"], "add")
+    assert reason_of(snov.sync(event)) == ("synced", "prospect_added")
+    assert (snov.calls(ADD), snov.calls(BY_EMAIL)) == (1, 1)
+    assert len(snov.profiles(JANE, snov.target)) == 1
+
+
+def test_retry_after_an_add_met_another_list_goes_straight_to_the_duplicate(snov: Snov) -> None:
+    event = booking_event()
+    snov.seed(snov.other, **OLD)
+    snov.sync.marks(snov.target, JANE).note_step(event["id"], "duplicate")
+    assert reason_of(snov.sync(event)) == ("synced", "prospect_added")
+    assert (snov.calls(ADD), snov.calls(BY_EMAIL)) == (1, 0)
+    assert snov.bodies()[0]["createDuplicates"] is True
+    assert len(snov.profiles(JANE, snov.target)) == 1
+
+
+def test_retry_after_the_duplicate_landed_does_not_make_a_second_one(snov: Snov) -> None:
+    event = booking_event()
+    snov.seed(snov.other, **OLD)
+    snov.seed(snov.target)  # the dead attempt's createDuplicates reached Snov.io
+    snov.sync.marks(snov.target, JANE).note_step(event["id"], "duplicate")
+    assert snov.sync(event)["status"] == "synced"
+    assert len(snov.profiles(JANE, snov.target)) == 1
+
+
+def test_retry_after_a_422_goes_straight_to_the_update(snov: Snov) -> None:
+    event = booking_event()
+    snov.seed(snov.target, **OLD)
+    snov.sync.marks(snov.target, JANE).note_step(event["id"], "update")
+    assert reason_of(snov.sync(event)) == ("synced", "prospect_updated")
+    assert (snov.calls(ADD), snov.calls(BY_EMAIL)) == (1, 0)
+    assert snov.bodies()[0]["updateContact"] is True
+    assert snov.member().full_name == "Jane Doe"
+
+
+def test_steps_are_forgotten_once_the_event_is_final(snov: Snov) -> None:
+    event = booking_event()
+    marks = snov.sync.marks(snov.target, JANE)
+    marks.note_step(event["id"], "update")
+    snov.seed(snov.target)
+    snov.sync(event)
+    assert marks.step(event["id"]) is None
