@@ -31,7 +31,7 @@ from fortytwomin_snov.snov import (
     RateLimiter,
     SnovClient,
 )
-from fortytwomin_snov.snov.client import RATE_LIMIT_ENV
+from fortytwomin_snov.snov.client import RATE_LIMIT_ENV, TIMEOUT_ENV
 from fortytwomin_snov.testing.clock import ManualClock
 
 USER = "user-1"
@@ -61,6 +61,7 @@ class CountingStore(MemoryStore):
 def _no_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(BASE_URL_ENV, raising=False)
     monkeypatch.delenv(RATE_LIMIT_ENV, raising=False)
+    monkeypatch.delenv(TIMEOUT_ENV, raising=False)
 
 
 @pytest.fixture
@@ -1008,3 +1009,27 @@ def test_errors_of_every_kind_are_free_of_secrets(
     ]
     for error in errors:
         _assert_clean(error)
+
+
+def test_the_timeout_comes_from_the_environment_at_construction(
+    monkeypatch: pytest.MonkeyPatch, store: CountingStore
+) -> None:
+    with SnovClient(USER, SECRET, store=store) as snov:
+        assert snov._http.timeout == DEFAULT_TIMEOUT
+    monkeypatch.setenv(TIMEOUT_ENV, "0.25")
+    with SnovClient(USER, SECRET, store=store) as snov:
+        assert snov._http.timeout == httpx.Timeout(0.25, connect=0.25)
+    monkeypatch.setenv(TIMEOUT_ENV, "30")
+    with SnovClient(USER, SECRET, store=store, timeout=2.0) as snov:
+        assert snov._http.timeout == httpx.Timeout(2.0)  # an explicit timeout wins
+    with SnovClient(USER, SECRET, store=store) as snov:
+        assert snov._http.timeout == httpx.Timeout(30, connect=5.0)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "inf", "nan"])
+def test_a_timeout_that_is_not_a_positive_number_is_refused(
+    monkeypatch: pytest.MonkeyPatch, store: CountingStore, value: str
+) -> None:
+    monkeypatch.setenv(TIMEOUT_ENV, value)
+    with pytest.raises(ValueError, match=TIMEOUT_ENV):
+        SnovClient(USER, SECRET, store=store)

@@ -7,6 +7,7 @@ from fortytwomin_snov.snov.client import (
     DEFAULT_RATE_LIMIT,
     DEFAULT_TIMEOUT,
     RATE_LIMIT_ENV,
+    TIMEOUT_ENV,
     SnovClient,
 )
 from fortytwomin_snov.snov.limiter import Permit, RateLimiter
@@ -36,6 +37,7 @@ __all__ = [
     "DEFAULT_RATE_LIMIT",
     "DEFAULT_TIMEOUT",
     "RATE_LIMIT_ENV",
+    "TIMEOUT_ENV",
     "AddProspectResult",
     "Balance",
     "Campaign",

@@ -59,6 +59,8 @@ DEFAULT_BASE_URL = "https://api.snov.io"
 BASE_URL_ENV = "FORTYTWOMIN_SNOV_API_BASE"
 DEFAULT_RATE_LIMIT = 60
 RATE_LIMIT_ENV = "FORTYTWOMIN_SNOV_RATE_LIMIT"
+TIMEOUT_ENV = "FORTYTWOMIN_SNOV_TIMEOUT"
+"""Seconds to wait for Snov.io's answer (connecting takes at most 5 of them)."""
 """Requests per ``rate_window`` (a minute by default) when the client is given no rate_limit:
 the emulator and some hosts run with another limit, and hooks build clients without one."""
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -125,7 +127,7 @@ class SnovClient:
         *,
         store: Store,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout | None = None,
         rate_limit: int | None = None,
         rate_window: float = 60.0,
         max_wait: float = 2.0,
@@ -149,7 +151,7 @@ class SnovClient:
         try:
             self._http = httpx.Client(
                 base_url=base,
-                timeout=timeout,
+                timeout=_timeout_from_environment() if timeout is None else timeout,
                 headers=headers,
                 transport=transport,
                 follow_redirects=False,
@@ -379,6 +381,19 @@ def _rate_limit_from_environment() -> int:
             f"{RATE_LIMIT_ENV} must be a positive whole number of requests per minute, not {raw!r}"
         )
     return int(raw)
+
+
+def _timeout_from_environment() -> httpx.Timeout:
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{TIMEOUT_ENV} must be a positive number of seconds, not {raw!r}")
+    return httpx.Timeout(seconds, connect=min(5.0, seconds))
 
 
 def _prospect_fields(fields: Mapping[str, object]) -> ProspectFields:
