@@ -59,6 +59,11 @@ class InvalidRequest(IntegrationError):
     """A hook was called with arguments the plugin cannot act on (unknown action, bad params)."""
 
 
+class ConfigurationError(IntegrationError, ValueError):
+    """The host's environment configures the plugin wrongly (a bad API address, rate limit
+    or timeout in its environment variables). For whoever runs the host, not the admin."""
+
+
 # ---- Snov.io -----------------------------------------------------------------------
 
 

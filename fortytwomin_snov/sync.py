@@ -320,13 +320,22 @@ class Membership:
             )
         raise NotInList("Snov.io neither added nor updated the prospect")
 
-    def _duplicate(self, fields: ProspectFields) -> Written:
+    def _duplicate(
+        self, fields: ProspectFields, update: ProspectFields, *, resumed: bool = False
+    ) -> Written:
         # The email lives in another list: Snov.io updated that profile and left the
         # person out of ours. A profile of their own in our list is the API's only way.
         self._step("duplicate")
         result = self._add(fields, create_duplicates=True)
-        if result.added or result.already_in_list:  # already: a retry's earlier duplicate
+        if result.added:
             return self._joined(result, note=" (the email is also in another Snov.io list)")
+        if result.already_in_list:
+            if resumed:  # the dead attempt's duplicate landed, with these very fields
+                return self._joined(result)
+            # Someone put them into the list meanwhile: write our details onto that profile.
+            self._marks.remember_member(None)
+            self._step("update")
+            return self.update_known(update)
         raise NotInList(
             "Snov.io did not add the prospect to the list, although the email is free there"
         )
@@ -338,13 +347,13 @@ class Membership:
         if step == "update":
             return self.update_known(update)
         if step == "duplicate":
-            return self._duplicate(fields)
+            return self._duplicate(fields, update, resumed=True)
         if step == "add":  # the last attempt's add may have landed: look before adding
             listed, prospect_id, elsewhere = self._listed(fields.email)
             if listed:
                 return Written(in_list=True, added=True, prospect_id=prospect_id)
             if elsewhere:
-                return self._duplicate(fields)
+                return self._duplicate(fields, update)
         self._step("add")
         result = self._add(fields)
         if result.added:
@@ -353,7 +362,7 @@ class Membership:
             self._marks.remember_member(None)
             self._step("update")
             return self.update_known(update)
-        return self._duplicate(fields)
+        return self._duplicate(fields, update)
 
     def add_unless_present(self, fields: ProspectFields, update: ProspectFields | None) -> Written:
         """For ``existing_prospect: skip``: touch no existing profile but with ``update``.

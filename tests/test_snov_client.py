@@ -12,6 +12,7 @@ from pytest_httpx import HTTPXMock
 
 from fortytwomin_snov import __version__
 from fortytwomin_snov.errors import (
+    ConfigurationError,
     CredentialsRejected,
     CustomFieldNotFound,
     IntegrationError,
@@ -1032,4 +1033,17 @@ def test_a_timeout_that_is_not_a_positive_number_is_refused(
 ) -> None:
     monkeypatch.setenv(TIMEOUT_ENV, value)
     with pytest.raises(ValueError, match=TIMEOUT_ENV):
+        SnovClient(USER, SECRET, store=store)
+
+
+def test_a_bad_environment_is_a_configuration_error_a_host_can_print(
+    monkeypatch: pytest.MonkeyPatch, store: CountingStore
+) -> None:
+    monkeypatch.setenv(RATE_LIMIT_ENV, "lots")
+    with pytest.raises(ConfigurationError) as raised:
+        SnovClient(USER, SECRET, store=store)
+    assert isinstance(raised.value, IntegrationError)
+    monkeypatch.delenv(RATE_LIMIT_ENV)
+    monkeypatch.setenv(BASE_URL_ENV, "http://snov.example:port")
+    with pytest.raises(ConfigurationError, match=r"Not a usable Snov\.io API address"):
         SnovClient(USER, SECRET, store=store)

@@ -23,6 +23,7 @@ from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from fortytwomin_snov import __version__
 from fortytwomin_snov.errors import (
+    ConfigurationError,
     CustomFieldNotFound,
     InvalidRequest,
     RateLimited,
@@ -158,7 +159,7 @@ class SnovClient:
                 event_hooks={"request": [self._before_send], "response": [self._after_receive]},
             )
         except httpx.InvalidURL:
-            raise ValueError(f"Not a usable Snov.io API address: {base!r}") from None
+            raise ConfigurationError(f"Not a usable Snov.io API address: {base!r}") from None
         self._auth = SnovAuth(
             api_user_id,
             secret,
@@ -377,7 +378,7 @@ def _rate_limit_from_environment() -> int:
     if not raw:
         return DEFAULT_RATE_LIMIT
     if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        raise ValueError(
+        raise ConfigurationError(
             f"{RATE_LIMIT_ENV} must be a positive whole number of requests per minute, not {raw!r}"
         )
     return int(raw)
@@ -392,7 +393,7 @@ def _timeout_from_environment() -> httpx.Timeout:
     except ValueError:
         seconds = 0.0
     if not 0 < seconds < float("inf"):
-        raise ValueError(f"{TIMEOUT_ENV} must be a positive number of seconds, not {raw!r}")
+        raise ConfigurationError(f"{TIMEOUT_ENV} must be a positive number of seconds, not {raw!r}")
     return httpx.Timeout(seconds, connect=min(5.0, seconds))
 
 
