@@ -1,0 +1,341 @@
+"""The demo scenario: a seeded Snov.io emulator, the settings an admin would save, and a
+realistic burst of events. ``fortytwomin-snov demo`` narrates it (:mod:`.cli`).
+
+Everything stays on this machine: the emulator listens on 127.0.0.1, and the plugin is
+pointed at it through ``FORTYTWOMIN_SNOV_API_BASE`` for as long as
+:func:`demo_environment` is open. The demo raises the rate limit (the emulator's, and the
+pace of the plugin's client through ``FORTYTWOMIN_SNOV_RATE_LIMIT``) so that it finishes in
+seconds; Snov.io itself allows :data:`SNOV_RATE_LIMIT` requests a minute.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from fortytwomin_snov.host.errors import HostError
+
+if TYPE_CHECKING:
+    from fortytwomin_snov.testing.state import EmulatorState
+
+API_BASE_ENV = "FORTYTWOMIN_SNOV_API_BASE"
+RATE_LIMIT_ENV = "FORTYTWOMIN_SNOV_RATE_LIMIT"
+
+SNOV_RATE_LIMIT = 60
+"""Requests a minute Snov.io allows an account."""
+DEMO_RATE_LIMIT = 6000
+"""Requests a minute the demo's emulator allows, and the pace of the plugin's client."""
+
+DEMO_ACTOR: dict[str, str] = {"id": "demo-admin", "role": "admin"}
+DEMO_LIST_NAME = "42min demo bookings"
+STATUS_FIELD = "Meeting status"
+HOST_EMAIL_FIELD = "Host email"
+COMPANY_SIZE_FIELD = "Company size"
+"""Custom fields of the emulator's demo account (see ``fortytwomin_snov.testing.demo``)."""
+
+COMPANY_QUESTION = "invitee_form_question:company"
+EMPLOYEES_FIELD = "routing_form_field:employees"
+COMPANY_SIZE_TARGET = f"prospect.cf_{COMPANY_SIZE_FIELD}"
+
+
+@dataclass(frozen=True)
+class DemoEnvironment:
+    """The running emulator the demo talks to."""
+
+    base_url: str
+    credentials: dict[str, str]
+    """The demo account's ``api_user_id`` and ``api_secret`` (published demo values)."""
+    state: EmulatorState
+    rate_limit: int
+
+    def api_calls(self) -> int:
+        """Snov.io API requests the emulator has answered so far."""
+        return len(self.state.requests())
+
+
+@dataclass(frozen=True)
+class DemoProspect:
+    """A prospect in the emulated list, as the demo shows it."""
+
+    email: str
+    name: str
+    company: str
+    meeting_status: str
+    host_email: str
+    company_size: str
+
+
+@contextmanager
+def demo_environment(rate_limit: int = DEMO_RATE_LIMIT) -> Iterator[DemoEnvironment]:
+    """Serve the emulator, seeded with the demo account, on an ephemeral 127.0.0.1 port,
+    and point the plugin at it (the environment is restored on exit)."""
+    try:
+        from fortytwomin_snov.testing.demo import seed_demo
+        from fortytwomin_snov.testing.options import EmulatorOptions
+        from fortytwomin_snov.testing.server import EmulatorServer
+        from fortytwomin_snov.testing.state import EmulatorState
+    except ImportError as error:
+        raise HostError(
+            f"The demo runs the Snov.io emulator, which needs {error.name or 'its extra'}:"
+            " pip install 'fortytwomin-snov[host]'"
+        ) from None
+    state = EmulatorState(EmulatorOptions(rate_limit=rate_limit))
+    keys = seed_demo(state)
+    with (
+        EmulatorServer(state) as server,
+        _environment({API_BASE_ENV: server.base_url, RATE_LIMIT_ENV: str(rate_limit)}),
+    ):
+        yield DemoEnvironment(
+            base_url=server.base_url,
+            credentials={"api_user_id": keys.client_id, "api_secret": keys.client_secret},
+            state=state,
+            rate_limit=rate_limit,
+        )
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def demo_settings(list_id: int) -> dict[str, Any]:
+    """What the admin saves: the new list, the status and host fields, routing forms on,
+    and two mapping rows of their own (the locked email, name and phone rows are put back
+    by the plugin)."""
+    return {
+        "target_list_id": list_id,
+        "triggers": {"routing_form_submitted": True},
+        "lifecycle_status_field": STATUS_FIELD,
+        "host_email_field": HOST_EMAIL_FIELD,
+        "field_mappings": [
+            {"source": COMPANY_QUESTION, "target": "prospect.company"},
+            {"source": EMPLOYEES_FIELD, "target": COMPANY_SIZE_TARGET},
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class DemoEvent:
+    """One event of the burst, and what it shows."""
+
+    event: dict[str, Any]
+    shows: str
+
+
+def demo_events(now: datetime | None = None) -> list[DemoEvent]:
+    """The burst, in delivery order: bookings, a reschedule, a cancel and a no-show,
+    routing-form submissions, events without an email, a mistyped email, a duplicate
+    delivery, and a reschedule delivered after the later cancel of its booking."""
+    base = (now or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0)
+
+    def at(minutes_ago: int) -> str:
+        return _stamp(base - timedelta(minutes=minutes_ago))
+
+    def meeting(days: int, hour: int) -> tuple[str, str]:
+        start = (base + timedelta(days=days)).replace(hour=hour, minute=0)
+        return _stamp(start), _stamp(start + timedelta(minutes=30))
+
+    maria = {"email": "maria@acme.example", "name": "Maria Lopez"}
+    tom = {"email": "tom@acme.example", "name": "Tom Becker"}
+
+    def booking(
+        number: int,
+        kind: str,
+        minutes_ago: int,
+        uid: str,
+        invitee: dict[str, Any],
+        *,
+        host: dict[str, str],
+        day: int = 2,
+        answers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        start, end = meeting(day, 15)
+        return {
+            "id": f"evt_demo_{number:02d}",
+            "type": kind,
+            "occurred_at": at(minutes_ago),
+            "booking": {
+                "uid": uid,
+                "start": start,
+                "end": end,
+                "timezone": "Europe/Berlin",
+                "event_type": {"id": "et_intro30", "title": "Intro call"},
+                "host": host,
+                "invitee": invitee,
+                "answers": answers or {},
+                **extra,
+            },
+        }
+
+    def form(
+        number: int, minutes_ago: int, respondent: dict[str, Any], employees: str
+    ) -> dict[str, Any]:
+        return {
+            "id": f"evt_demo_{number:02d}",
+            "type": "routing_form.submitted",
+            "occurred_at": at(minutes_ago),
+            "routing_form": {
+                "form_id": "rf_demo_request",
+                "submission_id": f"sub_demo_{number:02d}",
+                "fields": {"employees": employees, "interests": ["crm", "calendar"]},
+                "respondent": respondent,
+            },
+        }
+
+    jane = {"email": "jane.doe@example.com", "name": "Jane Doe", "phone": "+4915123456789"}
+    sam = {"email": "sam@example.org", "first_name": "Sam", "last_name": "Patel"}
+    alex = {"email": "alex.kim@example.net", "name": "Alex Kim"}
+    jane_booked = booking(
+        1,
+        "booking.created",
+        55,
+        "bk_jane",
+        jane,
+        host=maria,
+        answers={"company": "Example GmbH"},
+    )
+    return [
+        DemoEvent(jane_booked, "a booking: Jane is added with her company and host"),
+        DemoEvent(
+            booking(
+                2,
+                "booking.created",
+                53,
+                "bk_sam",
+                sam,
+                host=tom,
+                answers={"company": "Patel & Co"},
+            ),
+            "a booking",
+        ),
+        DemoEvent(
+            form(3, 51, {"email": "lee@example.co.uk", "name": "Lee Chen"}, "45"),
+            "a routing-form submission: the company size goes to a custom field",
+        ),
+        DemoEvent(
+            booking(
+                4,
+                "booking.created",
+                49,
+                "bk_existing",
+                {"email": "existing.lead@example.com", "name": "Existing Lead"},
+                host=maria,
+            ),
+            "a booking by someone already in another Snov.io list",
+        ),
+        DemoEvent(
+            form(5, 47, {"email": None, "name": "Anonymous visitor"}, "10"),
+            "a routing-form submission without an email: skipped",
+        ),
+        DemoEvent(
+            booking(6, "booking.created", 45, "bk_walkin", {"name": "Walk-in guest"}, host=tom),
+            "a booking without an email: skipped",
+        ),
+        DemoEvent(
+            booking(7, "booking.created", 43, "bk_dana", {"email": "dana@example"}, host=tom),
+            "a booking with a mistyped email: failed, in the log",
+        ),
+        DemoEvent(
+            booking(8, "booking.created", 41, "bk_alex", alex, host=maria, day=3),
+            "a booking",
+        ),
+        DemoEvent(jane_booked, "the first booking delivered a second time: a duplicate"),
+        DemoEvent(
+            booking(
+                9,
+                "booking.rescheduled",
+                30,
+                "bk_jane",
+                jane,
+                host=maria,
+                day=4,
+                previous_start=meeting(2, 15)[0],
+            ),
+            "Jane reschedules: her meeting status changes",
+        ),
+        DemoEvent(
+            booking(
+                10,
+                "booking.canceled",
+                20,
+                "bk_alex",
+                alex,
+                host=maria,
+                day=5,
+                cancel_reason="Found another slot with a colleague.",
+            ),
+            "Alex cancels",
+        ),
+        DemoEvent(
+            booking(
+                11,
+                "booking.rescheduled",
+                25,
+                "bk_alex",
+                alex,
+                host=maria,
+                day=5,
+                previous_start=meeting(3, 15)[0],
+            ),
+            "Alex's earlier reschedule, delivered after the cancel: not applied",
+        ),
+        DemoEvent(
+            booking(12, "booking.no_show", 10, "bk_sam", sam, host=tom),
+            "Sam does not show up",
+        ),
+        DemoEvent(
+            booking(
+                13,
+                "booking.created",
+                8,
+                "bk_priya",
+                {"email": "priya@example.in", "name": "Priya Sharma"},
+                host=tom,
+                answers={"company": "Sharma Labs"},
+            ),
+            "a booking",
+        ),
+        DemoEvent(
+            form(14, 5, {"email": "jane.doe@example.com", "name": "Jane Doe"}, "120"),
+            "Jane fills in a routing form: her prospect is updated",
+        ),
+    ]
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def demo_prospects(environment: DemoEnvironment, list_id: int) -> list[DemoProspect]:
+    """The prospects now in the emulated list, oldest first."""
+    client_id = environment.credentials["api_user_id"]
+    found = environment.state.prospects(client_id, list_id=list_id)
+    return [
+        DemoProspect(
+            email=prospect.email or "",
+            name=prospect.name,
+            company=prospect.company_name,
+            meeting_status=_text(prospect.custom_fields.get(STATUS_FIELD)),
+            host_email=_text(prospect.custom_fields.get(HOST_EMAIL_FIELD)),
+            company_size=_text(prospect.custom_fields.get(COMPANY_SIZE_FIELD)),
+        )
+        for prospect in found
+    ]
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)

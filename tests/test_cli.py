@@ -1,0 +1,587 @@
+"""The ``fortytwomin-snov`` CLI end to end: each command runs in a subprocess, as an admin
+runs it, against the Snov.io emulator (the ``snov_emulator`` fixture, seeded with the demo
+account). Every error an admin can cause is one ``Error:`` line on stderr, with a non-zero
+exit and no traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+
+from fortytwomin_snov.testing import Credentials, Fault, SnovEmulator, seed_demo
+
+COMMAND = [sys.executable, "-m", "fortytwomin_snov.host.cli"]
+ADD_PROSPECT = "/v1/add-prospect-to-list"
+ACTIVE_CAMPAIGN_LIST = "Webinar follow-up"
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def booking(number: int, email: str | None, *, kind: str = "booking.created") -> dict[str, Any]:
+    return {
+        "id": f"evt-{number}",
+        "type": kind,
+        "occurred_at": f"2025-03-14T09:{number:02d}:00Z",
+        "booking": {
+            "uid": f"bk-{email}",
+            "start": "2025-03-20T15:00:00+01:00",
+            "end": "2025-03-20T15:30:00+01:00",
+            "timezone": "Europe/Berlin",
+            "invitee": {"email": email, "name": "Jane Doe"},
+        },
+    }
+
+
+def jsonl(*events: dict[str, Any]) -> str:
+    return "".join(json.dumps(event) + "\n" for event in events)
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess[str], *words: str) -> str:
+    """The run failed with exactly one ``Error:`` line on stderr, holding ``words``."""
+    assert result.returncode != 0, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: ")
+    for word in words:
+        assert word in lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def demo_account(snov_emulator: SnovEmulator) -> Credentials:
+    return seed_demo(snov_emulator.state)
+
+
+@pytest.fixture
+def env(snov_emulator: SnovEmulator) -> dict[str, str]:
+    """The child's environment: the plugin points at the emulator, paces to its raised
+    limit, and finds the key in the key file next to the database."""
+    inherited = {
+        name: value for name, value in os.environ.items() if not name.startswith("FORTYTWOMIN_")
+    }
+    return {
+        **inherited,
+        "FORTYTWOMIN_SNOV_API_BASE": snov_emulator.base_url,
+        "FORTYTWOMIN_SNOV_RATE_LIMIT": "10000",
+    }
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "host.db"
+
+
+@pytest.fixture
+def run(env: dict[str, str], db: Path) -> Run:
+    """Run one command on the test's database; stdin is empty unless ``stdin`` is given."""
+
+    def run_command(
+        *args: str,
+        stdin: str | None = None,
+        database: Path | None = db,
+        environ: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        where = ["--db", str(database)] if database is not None else []
+        return subprocess.run(
+            [*COMMAND, *args, *where],
+            input=stdin if stdin is not None else "",
+            capture_output=True,
+            text=True,
+            env=environ or env,
+            timeout=60,
+            check=False,
+        )
+
+    return run_command
+
+
+@pytest.fixture
+def connected(run: Run, demo_account: Credentials) -> Credentials:
+    result = run(
+        "connect",
+        "--api-user-id",
+        demo_account.client_id,
+        "--api-secret",
+        demo_account.client_secret,
+        "--actor",
+        "usr_admin",
+    )
+    assert result.returncode == 0, result.stderr
+    return demo_account
+
+
+def list_id(snov_emulator: SnovEmulator, keys: Credentials, name: str) -> int:
+    (found,) = [item for item in snov_emulator.state.lists(keys.client_id) if item.name == name]
+    return found.id
+
+
+def status_of(run: Run) -> dict[str, Any]:
+    result = run("status", "--json")
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def log_of(run: Run, *args: str) -> list[dict[str, Any]]:
+    result = run("log", "--json", *args)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+# ---- connect ------------------------------------------------------------------------------
+
+
+def test_connect_with_the_secret_as_an_option_saves_it_encrypted(
+    run: Run, db: Path, demo_account: Credentials
+) -> None:
+    result = run(
+        "connect",
+        "--api-user-id",
+        demo_account.client_id,
+        "--api-secret",
+        demo_account.client_secret,
+        "--role",
+        "owner",
+        "--actor",
+        "usr_owner",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert f"Connected Snov.io: API user ID {demo_account.client_id}, by usr_owner" in (
+        result.stdout
+    )
+    assert demo_account.client_secret not in result.stdout + result.stderr
+    status = status_of(run)
+    assert status["connected"] is True
+    assert status["connection"]["connected_by"] == "usr_owner"
+    assert "api_secret" not in status["connection"]
+    shown = run("status")
+    assert f"connected: API user ID {demo_account.client_id}, by usr_owner" in shown.stdout
+    stored = b"".join(path.read_bytes() for path in db.parent.glob("host.db*"))
+    assert demo_account.client_secret.encode() not in stored
+
+
+def test_connect_reads_the_keys_from_stdin_when_they_are_piped(
+    run: Run, demo_account: Credentials
+) -> None:
+    result = run("connect", stdin=f"{demo_account.client_id}\n{demo_account.client_secret}\n")
+
+    assert result.returncode == 0, result.stderr
+    assert demo_account.client_secret not in result.stdout + result.stderr
+    assert status_of(run)["connection"]["api_user_id"] == demo_account.client_id
+
+
+def test_connect_asks_for_the_secret_without_echo_on_a_terminal(
+    env: dict[str, str], db: Path, demo_account: Credentials, run: Run
+) -> None:
+    controller, terminal = pty.openpty()
+    # A new session has no controlling terminal, so the prompt uses the pty on stdin.
+    child = subprocess.Popen(
+        [*COMMAND, "connect", "--db", str(db), "--api-user-id", demo_account.client_id],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(terminal)
+    try:
+        shown = read_until(controller, b"API secret: ")
+        os.write(controller, demo_account.client_secret.encode() + b"\n")
+        stdout, _ = child.communicate(timeout=30)
+        shown += read_until(controller, None)
+    finally:
+        os.close(controller)
+
+    assert child.returncode == 0
+    assert b"Connected Snov.io" in stdout
+    assert demo_account.client_secret.encode() not in shown
+    assert status_of(run)["connected"] is True
+
+
+def read_until(controller: int, marker: bytes | None, timeout: float = 30.0) -> bytes:
+    """What the terminal shows until ``marker`` appears (None: until the child closed it)."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker is None or marker not in seen:
+        ready, _, _ = select.select([controller], [], [], max(deadline - time.monotonic(), 0))
+        if not ready:
+            if marker is None:
+                return seen
+            raise AssertionError(f"the terminal never showed {marker!r}: {seen!r}")
+        try:
+            chunk = os.read(controller, 1024)
+        except OSError:  # the child closed its end
+            return seen
+        if not chunk:
+            return seen
+        seen += chunk
+    return seen
+
+
+def test_rejected_keys_are_one_line_without_the_secret(run: Run, demo_account: Credentials) -> None:
+    wrong = "not-the-secret-" + "9" * 20
+    result = run("connect", "--api-user-id", demo_account.client_id, "--api-secret", wrong)
+
+    assert_one_error_line(result, "rejected")
+    assert wrong not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert status_of(run)["connected"] is False
+
+
+def test_a_member_may_not_connect_and_snov_is_not_asked(
+    run: Run, snov_emulator: SnovEmulator, demo_account: Credentials
+) -> None:
+    result = run(
+        "connect",
+        "--api-user-id",
+        demo_account.client_id,
+        "--api-secret",
+        demo_account.client_secret,
+        "--role",
+        "member",
+    )
+
+    assert_one_error_line(result, "owners and admins")
+    assert snov_emulator.state.requests() == []
+    assert status_of(run)["connected"] is False
+
+
+def test_a_key_that_does_not_open_the_saved_secret_is_one_line(
+    run: Run, env: dict[str, str], connected: Credentials
+) -> None:
+    other_key = {**env, "FORTYTWOMIN_SNOV_KEY": Fernet.generate_key().decode()}
+
+    result = run("lists", environ=other_key)
+
+    assert_one_error_line(result, "cannot be decrypted")
+
+
+def test_disconnect_says_that_prospects_stay_and_forgets_the_connection(
+    run: Run, connected: Credentials
+) -> None:
+    result = run("disconnect")
+
+    assert result.returncode == 0, result.stderr
+    assert "Prospects already added to Snov.io are not deleted." in result.stdout
+    assert status_of(run)["connected"] is False
+    assert_one_error_line(run("lists"), "not connected")
+
+
+# ---- lists and settings ---------------------------------------------------------------------
+
+
+def test_lists_show_prospect_counts_and_the_active_campaign_warning(
+    run: Run, connected: Credentials
+) -> None:
+    result = run("lists")
+
+    assert result.returncode == 0, result.stderr
+    assert "Cold outreach (1 prospect)" in result.stdout
+    assert "42min bookings (0 prospects)" in result.stdout
+    assert "Old imports" not in result.stdout  # deleted in Snov.io
+    warning = next(line for line in result.stdout.splitlines() if line.startswith("⚠"))
+    assert f'"{ACTIVE_CAMPAIGN_LIST}"' in warning
+    assert '"Webinar nurture"' in warning
+    form = json.loads(run("schema").stdout)
+    offered = form["schema"]["properties"]["target_list_id"]["oneOf"]
+    assert "Cold outreach (1 prospect)" in [option["title"] for option in offered]
+
+
+def test_create_list_makes_the_list_and_use_makes_it_the_target(
+    run: Run, snov_emulator: SnovEmulator, connected: Credentials
+) -> None:
+    result = run("create-list", "From the CLI", "--use")
+
+    assert result.returncode == 0, result.stderr
+    new_id = list_id(snov_emulator, connected, "From the CLI")
+    assert f'"From the CLI" (ID {new_id})' in result.stdout
+    listed = json.loads(run("lists", "--json").stdout)
+    assert {
+        "id": new_id,
+        "title": "From the CLI (0 prospects)",
+        "warning": None,
+        "target": True,
+    } in (listed)
+    assert json.loads(run("settings", "show").stdout)["target_list_id"] == new_id
+
+
+def test_settings_set_reports_every_problem_by_pointer_and_saves_nothing(
+    run: Run, tmp_path: Path, connected: Credentials
+) -> None:
+    document = tmp_path / "settings.json"
+    document.write_text(
+        json.dumps(
+            {
+                "target_list_id": 424242,
+                "lifecycle_status_field": "No such field",
+                "existing_prospect": "sometimes",
+            }
+        )
+    )
+
+    result = run("settings", "set", str(document))
+
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "Error: The Snov.io settings were not saved: 3 problems"
+    pointers = sorted(line.split(":", 1)[0].strip() for line in lines[1:])
+    assert pointers == ["/existing_prospect", "/lifecycle_status_field", "/target_list_id"]
+    assert "Traceback" not in result.stderr
+    assert_one_error_line(run("settings", "show"), "No Snov.io settings are saved yet")
+
+
+def test_settings_set_from_stdin_saves_them_and_prints_the_warnings(
+    run: Run, snov_emulator: SnovEmulator, connected: Credentials
+) -> None:
+    webinar = list_id(snov_emulator, connected, ACTIVE_CAMPAIGN_LIST)
+    document = {"target_list_id": webinar, "lifecycle_status_field": "Meeting status"}
+
+    result = run("settings", "set", "-", stdin=json.dumps(document))
+
+    assert result.returncode == 0, result.stderr
+    assert "Saved the Snov.io settings." in result.stdout
+    assert any(
+        line.startswith("Warning: ") and "Webinar nurture" in line
+        for line in result.stdout.splitlines()
+    )
+    saved = json.loads(run("settings", "show").stdout)
+    assert saved["target_list_id"] == webinar
+    assert saved["lifecycle_status_field"] == "Meeting status"
+    assert [row["source"] for row in saved["field_mappings"]] == [
+        "person.email",
+        "person.name",
+        "person.phone",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "stdin", "words"),
+    [
+        (["settings", "set", "missing.json"], None, ["Cannot read missing.json"]),
+        (["settings", "set", "-"], "{not json", ["stdin is not valid JSON", "line 1"]),
+        (["log", "--status", "lost"], None, ["'lost' is not one of", "log --help"]),
+        (["sync-everything"], None, ["No such command"]),
+    ],
+)
+def test_mistakes_are_one_line(
+    run: Run, arguments: list[str], stdin: str | None, words: list[str]
+) -> None:
+    assert_one_error_line(run(*arguments, stdin=stdin), *words)
+
+
+# ---- the queue ------------------------------------------------------------------------------
+
+
+def test_send_reports_bad_lines_by_number_and_queues_the_good_ones(
+    run: Run, tmp_path: Path
+) -> None:
+    no_uid = booking(2, "sam@example.org")
+    del no_uid["booking"]["uid"]
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        jsonl(booking(1, "jane@example.com"), no_uid)
+        + '{"id": "evt-3",\n\n'
+        + jsonl(booking(4, "lee@example.com"))
+    )
+
+    result = run("send", str(events))
+
+    assert result.returncode == 1
+    problems = result.stderr.strip().splitlines()
+    assert problems[0] == "line 2: /booking/uid: This field is required."
+    assert problems[1].startswith("line 3: not valid JSON")
+    assert problems[2] == f"Error: 2 lines of {events} skipped: nothing queued for them"
+    assert len(problems) == 3
+    assert "Queued 2 events (jobs 1-2)." in result.stdout
+    assert status_of(run)["jobs"]["queued"] == 2
+
+
+def test_send_takes_one_event_spread_over_several_lines(run: Run) -> None:
+    result = run("send", "-", stdin=json.dumps(booking(1, "jane@example.com"), indent=2))
+
+    assert result.returncode == 0, result.stderr
+    assert "Queued 1 event (job 1)." in result.stdout
+
+
+def test_work_syncs_the_queue_and_log_and_replay_show_and_retry_failures(
+    run: Run, snov_emulator: SnovEmulator, connected: Credentials
+) -> None:
+    target = list_id(snov_emulator, connected, "42min bookings")
+    settings = {"target_list_id": target, "lifecycle_status_field": "Meeting status"}
+    assert run("settings", "set", "-", stdin=json.dumps(settings)).returncode == 0
+    burst = jsonl(
+        booking(1, "jane@example.com"),
+        booking(2, "not-an-email"),
+        booking(3, "jane@example.com", kind="booking.canceled"),
+    )
+    assert run("send", "-", stdin=burst).returncode == 0
+
+    worked = run("work", "--until-empty")
+
+    assert worked.returncode == 0, worked.stderr
+    assert "Done: 3 attempts (2 synced, 1 failed)." in worked.stdout
+    assert "not-an-email" in worked.stderr  # the failure is shown as it happens
+    (jane,) = snov_emulator.state.prospects(connected.client_id, list_id=target)
+    assert (jane.email, jane.custom_fields["Meeting status"]) == (
+        "jane@example.com",
+        "Meeting canceled",
+    )
+
+    entries = log_of(run)
+    assert [(entry["event_id"], entry["status"], entry["reason"]) for entry in entries] == [
+        ("evt-3", "synced", "status_updated"),
+        ("evt-2", "failed", "invalid_event"),
+        ("evt-1", "synced", "prospect_added"),
+    ]
+    assert [entry["event_id"] for entry in log_of(run, "--status", "failed")] == ["evt-2"]
+    assert len(log_of(run, "--status", "failed", "--status", "synced", "--limit", "2")) == 2
+    table = run("log", "--status", "synced")
+    assert table.returncode == 0
+    assert "prospect_added" in table.stdout
+    assert "invalid_event" not in table.stdout
+    assert table.stdout.index("status_updated") < table.stdout.index("prospect_added")
+
+    replayed = run("replay")
+    assert replayed.returncode == 0, replayed.stderr
+    assert "Queued again: 1 job (2)." in replayed.stdout
+    assert status_of(run)["jobs"]["queued"] == 1
+    assert run("work", "--until-empty").returncode == 0
+    retried = log_of(run, "--job", "2")
+    assert [(entry["attempt"], entry["status"]) for entry in retried] == [
+        (2, "failed"),
+        (1, "failed"),
+    ]
+    refused = run("replay", "1", "99")
+    assert_one_error_line(refused, "job 1 (done)", "job 99 (no such job)")
+
+
+def test_ctrl_c_stops_work_after_the_sync_under_way_without_losing_a_job(
+    env: dict[str, str],
+    db: Path,
+    run: Run,
+    snov_emulator: SnovEmulator,
+    connected: Credentials,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    target = list_id(snov_emulator, connected, "42min bookings")
+    run("settings", "set", "-", stdin=json.dumps({"target_list_id": target}))
+    emails = ["jane@example.com", "sam@example.org", "lee@example.com"]
+    run("send", "-", stdin=jsonl(*(booking(n, email) for n, email in enumerate(emails, 1))))
+    # The first add is held at the emulator: Ctrl-C arrives while it is under way.
+    arrived = threading.Event()
+    take_fault = snov_emulator.state.take_fault
+
+    def noticing(path: str) -> Fault | None:
+        fault = take_fault(path)
+        if fault is not None:
+            arrived.set()
+        return fault
+
+    monkeypatch.setattr(snov_emulator.state, "take_fault", noticing)
+    snov_emulator.state.delay_next(0.5, path=ADD_PROSPECT)
+    worker = subprocess.Popen(
+        [*COMMAND, "work", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert arrived.wait(30), "the worker never reached Snov.io"
+        worker.send_signal(signal.SIGINT)
+        stdout, stderr = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+
+    assert worker.returncode == 0, stderr
+    assert "Stopped after 1 attempt (1 synced)." in stdout
+    assert "Traceback" not in stderr
+    jobs = status_of(run)["jobs"]
+    assert (jobs["done"], jobs["queued"], jobs["running"]) == (1, 2, 0)
+    added = snov_emulator.state.prospects(connected.client_id, list_id=target)
+    assert [prospect.email for prospect in added] == ["jane@example.com"]
+
+
+# ---- the demo -------------------------------------------------------------------------------
+
+
+def test_demo_runs_the_whole_flow_offline_in_seconds(env: dict[str, str], run: Run) -> None:
+    offline = {name: value for name, value in env.items() if not name.startswith("FORTYTWOMIN_")}
+    started = time.monotonic()
+
+    result = run("demo", database=None, environ=offline)
+
+    assert time.monotonic() - started < 60
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Rate limit RAISED for the demo" in out
+    assert "FORTYTWOMIN_SNOV_RATE_LIMIT=6000" in out
+    log = out[out.index("Sync log (oldest first)") :]
+    for reason in (
+        "prospect_added",
+        "prospect_updated",
+        "status_updated",
+        "no_email",
+        "duplicate_event",
+        "stale_event",
+        "invalid_event",
+    ):
+        assert reason in log
+    prospects = out[out.index('The prospects now in "42min demo bookings"') :]
+    rows = {line.split()[0]: line for line in prospects.splitlines()[1:] if "@" in line}
+    assert "Meeting rescheduled" in rows["jane.doe@example.com"]
+    assert "Example GmbH" in rows["jane.doe@example.com"]
+    assert "maria@acme.example" in rows["jane.doe@example.com"]
+    assert "No-show" in rows["sam@example.org"]
+    assert "Meeting canceled" in rows["alex.kim@example.net"]
+    assert "45" in rows["lee@example.co.uk"]
+    assert "dana@example" not in rows
+
+
+def test_demo_keeps_its_database_where_asked_and_refuses_one_in_use(
+    env: dict[str, str], run: Run, tmp_path: Path
+) -> None:
+    offline = {name: value for name, value in env.items() if not name.startswith("FORTYTWOMIN_")}
+    kept = tmp_path / "demo.db"
+
+    first = run("demo", database=kept, environ=offline)
+    assert first.returncode == 0, first.stderr
+    assert len(log_of(lambda *args: run(*args, database=kept, environ=offline))) == 15
+
+    again = run("demo", database=kept, environ=offline)
+    assert_one_error_line(again, "needs a database of its own")
+
+
+def test_demo_without_the_emulator_says_what_to_install(env: dict[str, str]) -> None:
+    program = (
+        "import sys; sys.modules['uvicorn'] = None;"
+        " from fortytwomin_snov.host.cli import main; main(['demo'])"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+
+    assert_one_error_line(result, "uvicorn", "pip install 'fortytwomin-snov[host]'")
