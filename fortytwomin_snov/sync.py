@@ -237,11 +237,22 @@ class Marks:
     def note_step(self, event_id: str, step: str) -> None:
         self._store.set(self._step_key(event_id), step, ttl=STEP_TTL)
 
-    def lock_person(self) -> bool:
-        return self._store.add(f"snov:lock:{self._person}", "1", ttl=PERSON_LOCK_TTL)
+    def lock_person(self, event_id: str) -> bool:
+        """Hold the person for this event; True too if this event already holds them."""
+        key = f"snov:lock:{self._person}"
+        return self._store.add(key, event_id, ttl=PERSON_LOCK_TTL) or (
+            self._store.get(key) == event_id
+        )
 
     def unlock_person(self) -> None:
         self._store.delete(f"snov:lock:{self._person}")
+
+    def hold_person_for_retry(self, event_id: str) -> None:
+        """Keep the person held until this event's retry: a write whose answer was lost may
+        still land in Snov.io, and a later event written before it would be undone."""
+        self._store.set(
+            f"snov:lock:{self._person}", event_id, ttl=UNAVAILABLE_RETRY + PERSON_LOCK_TTL
+        )
 
     def is_member(self) -> bool:
         return self._store.get(f"snov:member:{self._person}") is not None
@@ -478,7 +489,7 @@ def _sync_person(
             retry_after=IN_PROGRESS_RETRY,
             **where,
         )
-    if not marks.lock_person():
+    if not marks.lock_person(event.id):
         marks.finish_event(event.id, final=False)
         return outcomes.make(
             "deferred",
@@ -493,7 +504,10 @@ def _sync_person(
         marks.unlock_person()
         marks.finish_event(event.id, final=False)
         raise
-    marks.unlock_person()
+    if outcome["reason"] == "snov_unavailable":
+        marks.hold_person_for_retry(event.id)
+    else:
+        marks.unlock_person()
     # A deferred or failed event frees its id, so the host's retry is not a "duplicate".
     marks.finish_event(event.id, final=outcome["status"] in ("synced", "skipped"))
     return outcome

@@ -1127,14 +1127,32 @@ def test_rule_10_a_skipped_existing_prospect_is_final(snov: Snov) -> None:
 
 def test_rule_11_created_retried_after_a_cancel_is_stale(snov: Snov) -> None:
     created = booking_event(at="2025-03-14T09:00:00Z")
-    snov.emulator.state.fail_next(3, status=503, path=ADD)
-    assert snov.sync(created)["status"] == "deferred"
+    # Refused outright (never written), so the person is free for the cancel at once.
+    missing_field = settings_of(snov.target, host_email_field="No such field")
+    assert reason_of(snov.sync(created, settings=missing_field)) == (
+        "failed",
+        "custom_field_not_found",
+    )
     canceled = booking_event("booking.canceled", at="2025-03-14T10:00:00Z")
     assert reason_of(snov.sync(canceled)) == ("synced", "status_updated")
     writes = snov.calls(ADD)
     retried = snov.sync(created)
     assert reason_of(retried) == ("skipped", "stale_event")
     assert snov.calls(ADD) == writes
+    assert snov.member().custom_fields[STATUS_FIELD] == "Meeting canceled"
+
+
+def test_rule_11_a_write_whose_answer_was_lost_holds_the_person_until_its_retry(
+    snov: Snov,
+) -> None:
+    snov.sync(booking_event(at="2025-03-14T09:00:00Z"))
+    rescheduled = booking_event("booking.rescheduled", at="2025-03-14T10:00:00Z")
+    snov.emulator.state.fail_next(3, status=503, path=ADD)  # may or may not have landed
+    assert reason_of(snov.sync(rescheduled)) == ("deferred", "snov_unavailable")
+    canceled = booking_event("booking.canceled", at="2025-03-14T11:00:00Z")
+    assert reason_of(snov.sync(canceled)) == ("deferred", "in_progress")
+    assert reason_of(snov.sync(rescheduled)) == ("synced", "status_updated")
+    assert reason_of(snov.sync(canceled)) == ("synced", "status_updated")
     assert snov.member().custom_fields[STATUS_FIELD] == "Meeting canceled"
 
 
