@@ -361,6 +361,32 @@ def test_control_api_deletes_a_list_and_changes_a_campaign(
     assert len(state.enrolments(account.client_id)) == 1
 
 
+def test_a_deleted_custom_field_is_refused_by_later_writes(
+    snov_emulator: SnovEmulator, control: httpx.Client, plain: httpx.Client, account: Credentials
+) -> None:
+    state = snov_emulator.state
+    target = state.add_list(account.client_id, "Target")
+    state.add_custom_field(account.client_id, "Meeting status")
+    state.add_custom_field(account.client_id, "Kept")
+
+    deleted = control.delete(f"/accounts/{account.client_id}/custom-fields/Meeting status")
+
+    assert deleted.status_code == 200
+    assert [field.label for field in state.custom_fields(account.client_id)] == ["Kept"]
+    token = fetch_token(plain, account)
+    refused = plain.post(
+        "/v1/add-prospect-to-list",
+        headers=bearer(token),
+        json={
+            "listId": target.id,
+            "email": "a@example.com",
+            "customFields": {"Meeting status": "Meeting booked"},
+        },
+    )
+    assert refused.status_code == 422
+    assert "Meeting status" in refused.json()["errors"]
+
+
 def test_control_api_injects_faults(
     snov_emulator: SnovEmulator, plain: httpx.Client, control: httpx.Client, account: Credentials
 ) -> None:
@@ -420,6 +446,7 @@ def test_control_api_resets(
     [
         ("POST", "/accounts/nobody/lists", {"name": "L"}, 404),
         ("DELETE", "/accounts/nobody/lists/1", None, 404),
+        ("DELETE", "/accounts/taken/custom-fields/Nope", None, 404),
         ("POST", "/accounts", {"client_id": "taken"}, 409),
         ("POST", "/accounts/taken/lists", {"name": ""}, 400),
         ("POST", "/accounts/taken/lists", {"name": "L", "colour": "red"}, 400),

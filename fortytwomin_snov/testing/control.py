@@ -13,6 +13,7 @@ JSON; a bad body is 400, an unknown account, list or campaign 404, a duplicate 4
 ``POST /accounts/{id}/lists`` {name, deleted?}              seed a list
 ``DELETE /accounts/{id}/lists/{list_id}``                   delete a list
 ``POST /accounts/{id}/custom-fields`` {label, type?, ...}   seed a custom field
+``DELETE /accounts/{id}/custom-fields/{label}``             delete a custom field
 ``POST /accounts/{id}/campaigns`` {name, list_id, status?}  seed a campaign (Active by default)
 ``POST /accounts/{id}/campaigns/{cid}/status`` {status}     change a campaign's status
 ``POST /accounts/{id}/prospects`` {list_id, fields}         seed a profile (``ProspectFields``)
@@ -139,6 +140,10 @@ def control_routes(state: EmulatorState) -> list[BaseRoute]:
         params = request.path_params
         return JSONResponse(_data(state.delete_list(params["client_id"], params["list_id"])))
 
+    async def delete_custom_field(request: Request) -> Response:
+        params = request.path_params
+        return JSONResponse(_data(state.delete_custom_field(params["client_id"], params["label"])))
+
     async def add_custom_field(request: Request) -> Response:
         body = _NewCustomField.model_validate(await _object(request))
         created = state.add_custom_field(
@@ -208,6 +213,7 @@ def control_routes(state: EmulatorState) -> list[BaseRoute]:
         ("POST", f"{account}/lists", add_list),
         ("DELETE", f"{account}/lists/{{list_id:int}}", delete_list),
         ("POST", f"{account}/custom-fields", add_custom_field),
+        ("DELETE", f"{account}/custom-fields/{{label}}", delete_custom_field),
         ("POST", f"{account}/campaigns", add_campaign),
         ("POST", f"{account}/campaigns/{{campaign_id:int}}/status", set_campaign_status),
         ("POST", f"{account}/prospects", add_prospect),

@@ -283,6 +283,15 @@ class EmulatorState:
             workspace.custom_fields[label] = created
             return created
 
+    def delete_custom_field(self, client_id: str, label: str) -> CustomField:
+        """Delete a custom field, as an admin can in Snov.io's interface; values written
+        to it stay on the prospects, but writes naming it are refused from now on."""
+        with self._lock:
+            workspace = self._workspace(client_id)
+            if label not in workspace.custom_fields:
+                raise NotFound(f"no custom field labelled {label!r} in account {client_id!r}")
+            return workspace.custom_fields.pop(label)
+
     def custom_fields(self, client_id: str) -> list[CustomField]:
         with self._lock:
             return list(self._workspace(client_id).custom_fields.values())
