@@ -62,7 +62,7 @@ from fortytwomin_snov.models import (
     broken_text,
     describe_field_errors,
 )
-from fortytwomin_snov.snov import AddProspectResult, ProspectFields, SnovClient
+from fortytwomin_snov.snov import AddProspectResult, ProspectFields, RequestNotSent, SnovClient
 
 EVENT_MARK_TTL = 30 * 24 * 3600.0
 """How long a finished event id is remembered, so a late duplicate delivery is skipped."""
@@ -237,6 +237,12 @@ class Marks:
     def note_step(self, event_id: str, step: str) -> None:
         self._store.set(self._step_key(event_id), step, ttl=STEP_TTL)
 
+    def restore_step(self, event_id: str, step: str | None) -> None:
+        if step is None:
+            self._store.delete(self._step_key(event_id))
+        else:
+            self.note_step(event_id, step)
+
     def lock_person(self, event_id: str) -> bool:
         """Hold the person for this event; True too if this event already holds them."""
         key = f"snov:lock:{self._person}"
@@ -306,6 +312,18 @@ class Membership:
     def _step(self, step: str) -> None:
         self._marks.note_step(self._event_id, step)
 
+    def _first_add(self, fields: ProspectFields, **flags: bool) -> AddProspectResult:
+        """The add that may land without our hearing of it: noted as step ``add`` while it
+        may have reached Snov.io, and not at all when it surely did not."""
+        before = self._marks.step(self._event_id)
+        self._step("add")
+        try:
+            return self._add(fields, **flags)
+        except (RateLimited, RequestNotSent):
+            # Refused by the limiter or by a 429, or never sent: nothing landed.
+            self._marks.restore_step(self._event_id, before)
+            raise
+
     def _joined(self, result: AddProspectResult, note: str = "") -> Written:
         self._marks.remember_member(result.prospect_id)
         return Written(in_list=True, added=result.added, prospect_id=result.prospect_id, note=note)
@@ -365,8 +383,7 @@ class Membership:
                 return Written(in_list=True, added=True, prospect_id=prospect_id)
             if elsewhere:
                 return self._duplicate(fields, update)
-        self._step("add")
-        result = self._add(fields)
+        result = self._first_add(fields)
         if result.added:
             return self._joined(result)
         if result.already_in_list:
@@ -393,8 +410,7 @@ class Membership:
                 self._step("update")
                 return self.update_known(update)
             return Written(in_list=True, added=False, prospect_id=prospect_id)
-        self._step("add")
-        result = self._add(fields, create_duplicates=elsewhere)
+        result = self._first_add(fields, create_duplicates=elsewhere)
         if result.added:
             return self._joined(result)
         if result.already_in_list:

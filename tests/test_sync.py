@@ -1000,6 +1000,8 @@ def test_rule_9_rate_limited_is_deferred_with_retry_after(snov: Snov) -> None:
     assert reason_of(outcome) == ("deferred", "rate_limited")
     assert outcome["retry_after"] > 0
     assert [request.status for request in snov.emulator.state.requests(path=ADD)] == [429]
+    # Nothing landed, so the retry need not look the person up before adding.
+    assert snov.sync.marks(snov.target, JANE).step(outcome["event_id"]) is None
 
 
 def test_rule_9_server_errors_on_every_attempt_are_deferred(snov: Snov) -> None:
