@@ -422,11 +422,17 @@ def claim_job(
     tx: sqlite3.Connection, integration: str, *, worker: str, now: float, lease: float
 ) -> Job | None:
     """Take the next due job (queued and due, or running with a lease run out) for ``worker``."""
+    # Two lookups, each along the jobs_due index: one query with OR made SQLite sort every
+    # due job on each claim (about 10 ms a claim with 100,000 queued). A job whose worker
+    # died (its lease ran out) goes first: it is the oldest work.
     row = tx.execute(
-        "SELECT id FROM jobs WHERE integration = ? AND ("
-        " (state = 'queued' AND run_after <= ?) OR (state = 'running' AND lease_until <= ?))"
+        "SELECT id FROM jobs WHERE integration = ? AND state = 'running' AND lease_until <= ?"
+        " LIMIT 1",
+        (integration, now),
+    ).fetchone() or tx.execute(
+        "SELECT id FROM jobs WHERE integration = ? AND state = 'queued' AND run_after <= ?"
         " ORDER BY run_after, id LIMIT 1",
-        (integration, now, now),
+        (integration, now),
     ).fetchone()
     if row is None:
         return None
