@@ -284,6 +284,18 @@ def test_a_deferred_job_runs_again_only_after_retry_after(
     assert (second.entry.attempt, second.job_state) == (2, "done")
 
 
+def test_after_a_rate_limited_attempt_the_worker_waits_before_the_next_job(
+    ready: ReferenceHost, plugin: FakePlugin, clock: ManualClock
+) -> None:
+    # The budget is the account's: claiming the next job at once would only be refused.
+    ready.enqueue_many([booking(), booking()])
+    plugin.answers += [outcome("deferred", "rate_limited", retry_after=7), SYNCED, SYNCED]
+    slept_before = list(clock.slept)
+    summary = ready.work(until_empty=True)
+    assert summary.statuses == {"deferred": 1, "synced": 2}
+    assert clock.slept[len(slept_before)] == 7
+
+
 def test_a_failure_blocked_on_settings_waits_until_settings_are_saved(
     ready: ReferenceHost, plugin: FakePlugin
 ) -> None:

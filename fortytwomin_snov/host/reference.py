@@ -108,6 +108,8 @@ DEFAULT_INTEGRATION = "snov"
 DEFAULT_LEASE = 120.0
 """Seconds a worker holds a job before another may take it (renewed while it works)."""
 DEFAULT_POLL_INTERVAL = 1.0
+MAX_RATE_LIMIT_PAUSE = 60.0
+"""The longest a worker waits after a rate-limited attempt before claiming the next job."""
 """Longest idle wait of :meth:`ReferenceHost.work`, so it notices jobs queued meanwhile."""
 
 
@@ -614,6 +616,11 @@ class ReferenceHost:
                 summary.statuses[attempt.entry.status] += 1
                 if on_progress is not None:
                     on_progress(attempt)
+                entry = attempt.entry
+                if entry.reason == "rate_limited" and entry.retry_after:
+                    # The budget is the account's, not the job's: the next job would be
+                    # refused too, so wait it out instead of churning through the queue.
+                    self._pause(min(entry.retry_after, MAX_RATE_LIMIT_PAUSE), stop)
                 continue
             with self.database.read() as db:
                 due = jobs.next_due(db, self.integration)
