@@ -1,0 +1,761 @@
+"""Burst benchmark: N events through the reference host's queue and workers against the
+Snov.io emulator at a given rate limit, and (``--compare-naive``) the same burst through a
+naive client that has no shared limiter and only retries 429s with exponential backoff.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/burst.py --events 120 --rate 60 --compare-naive
+    .venv/bin/python benchmarks/burst.py --events 1000 --rate 3000 --workers 2 --compare-naive
+
+The emulator enforces ``--rate`` requests per rolling minute (token requests included) and
+the plugin's client paces itself to the same number (``FORTYTWOMIN_SNOV_RATE_LIMIT``).
+Everything runs on 127.0.0.1; nothing reaches Snov.io.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import itertools
+import json
+import multiprocessing
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, cast
+
+import httpx
+from workload import (
+    ADMIN,
+    API_BASE_ENV,
+    BENCHMARKS,
+    RATE_LIMIT_ENV,
+    STATUS_FIELD,
+    SeededAccount,
+    Workload,
+    environment,
+    machine,
+    make_workload,
+    percentile,
+    seed_account,
+    settings_document,
+)
+
+from fortytwomin_snov.host.reference import ReferenceHost
+from fortytwomin_snov.mapping import prospect_fields
+from fortytwomin_snov.models import EVENT_ADAPTER, Settings
+from fortytwomin_snov.snov import forget_token
+from fortytwomin_snov.testing.options import EmulatorOptions
+from fortytwomin_snov.testing.records import RecordedRequest
+from fortytwomin_snov.testing.server import EmulatorServer
+from fortytwomin_snov.testing.state import EmulatorState
+
+TOKEN_PATH = "/v1/oauth/access_token"  # noqa: S105 - a path, not a secret
+ADD_PROSPECT = "/v1/add-prospect-to-list"
+LOOKUP = "/v1/get-prospects-by-email"
+LIMITER_MARGIN = 0.01
+"""The plugin's limiter stretches each slot by 1 % (see fortytwomin_snov/snov/limiter.py)."""
+POLL_INTERVAL = 0.1
+"""Seconds an idle worker waits before looking at the queue again."""
+NAIVE_ATTEMPTS = 5
+NAIVE_FIRST_WAIT = 0.5
+
+WorkerMode = Literal["process", "thread"]
+
+
+class _Flag(Protocol):
+    """threading.Event and multiprocessing's Event alike."""
+
+    def set(self) -> None: ...
+    def is_set(self) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+@dataclass
+class PhaseResult:
+    """One client's run of the burst."""
+
+    client: str
+    events: int
+    wall_seconds: float
+    api_calls: int
+    calls_by_kind: dict[str, int]
+    ideal_seconds: float
+    """API calls / rate: the issue's ideal."""
+    one_call_seconds: float
+    """Events / rate: one call per event, every permit used."""
+    synced: int
+    skipped: int
+    throttled: int
+    """429 answers the emulator gave during the burst."""
+    throttled_after_first_window: int
+    lost: int
+    lost_by_reason: dict[str, int]
+    duplicates: int
+    """Emails with more than one profile in the target list."""
+    missing_from_list: int
+    """People of the burst without a profile in the target list at the end."""
+    wrong_status: int
+    """People whose meeting status in Snov.io is not their last booking event's."""
+    delay_p50: float
+    delay_p95: float
+    delay_max: float
+    outcomes: dict[str, int]
+    """Final outcomes by status and reason (plugin), or by answer (naive)."""
+    attempts_by_status: dict[str, int] = field(default_factory=dict)
+    """Every attempt by status, deferrals included (plugin only)."""
+    calls_by_case: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    setup_calls: dict[str, int] = field(default_factory=dict)
+    enqueue_seconds: float = 0.0
+    timeline: list[float] = field(default_factory=list)
+    """Seconds after the burst was queued at which each event was synced, in order."""
+
+    @property
+    def calls_per_event(self) -> float:
+        return self.api_calls / self.events
+
+    @property
+    def calls_per_synced(self) -> float:
+        return self.api_calls / self.synced if self.synced else float("inf")
+
+    @property
+    def wall_over_ideal(self) -> float:
+        return self.wall_seconds / self.ideal_seconds
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["calls_per_event"] = round(self.calls_per_event, 4)
+        data["calls_per_synced"] = round(self.calls_per_synced, 4)
+        data["wall_over_ideal"] = round(self.wall_over_ideal, 4)
+        data["timeline"] = [round(moment, 3) for moment in self.timeline]
+        return data
+
+
+# ---- the plugin through the reference host ---------------------------------------------
+
+
+def reuse_ssl_context() -> None:
+    """A diagnosis, not the product: every httpx transport of this process shares one SSL
+    context, instead of loading the CA certificates again for each Snov.io client."""
+    from httpx._transports import default
+
+    shared = functools.cache(default.create_ssl_context)  # type: ignore[attr-defined]
+    default.create_ssl_context = shared  # type: ignore[attr-defined]
+
+
+def _work(
+    database: str, ready: Callable[[], None], go: _Flag, stop: _Flag, *, shared_ssl: bool
+) -> None:
+    """One worker: load the plugin, wait for the start, work until the queue is empty."""
+    if shared_ssl:
+        reuse_ssl_context()
+    with ReferenceHost(database) as host:
+        host.manifest()
+        ready()
+        go.wait()
+        # ReferenceHost.work only calls is_set() and wait() on ``stop``.
+        host.work(until_empty=True, stop=cast(threading.Event, stop), poll_interval=POLL_INTERVAL)
+
+
+def _work_in_process(database: str, ready: Any, go: Any, stop: Any, shared_ssl: bool) -> None:
+    _work(database, lambda: ready.put(1), go, stop, shared_ssl=shared_ssl)
+
+
+class Workers:
+    """K workers on one database, as processes (separate interpreters) or threads."""
+
+    def __init__(
+        self, database: Path, count: int, mode: WorkerMode, *, shared_ssl: bool = False
+    ) -> None:
+        self._mode = mode
+        self._processes: list[multiprocessing.process.BaseProcess] = []
+        self._threads: list[threading.Thread] = []
+        if mode == "process":
+            context = multiprocessing.get_context("spawn")
+            ready_queue = context.Queue()
+            self.go: _Flag = context.Event()
+            self.stop: _Flag = context.Event()
+            for number in range(count):
+                process = context.Process(
+                    target=_work_in_process,
+                    args=(str(database), ready_queue, self.go, self.stop, shared_ssl),
+                    name=f"bench-worker-{number}",
+                )
+                process.start()
+                self._processes.append(process)
+            for _ in range(count):
+                ready_queue.get(timeout=60)
+        else:
+            ready = threading.Semaphore(0)
+            self.go = threading.Event()
+            self.stop = threading.Event()
+            for number in range(count):
+                thread = threading.Thread(
+                    target=_work,
+                    args=(str(database), ready.release, self.go, self.stop),
+                    kwargs={"shared_ssl": shared_ssl},
+                    name=f"bench-worker-{number}",
+                    daemon=True,
+                )
+                thread.start()
+                self._threads.append(thread)
+            for _ in range(count):
+                ready.acquire(timeout=60)
+
+    def start(self) -> None:
+        self.go.set()
+
+    def join(self, deadline: float) -> bool:
+        """Wait until every worker found the queue empty; False if the deadline came first
+        (then they are asked to stop, and processes still running are terminated)."""
+        for process in self._processes:
+            process.join(max(0.0, deadline - time.time()))
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.time()))
+        finished = not any(p.is_alive() for p in self._processes) and not any(
+            t.is_alive() for t in self._threads
+        )
+        if not finished:
+            self.stop.set()
+            for process in self._processes:
+                process.join(10)
+                if process.is_alive():
+                    process.terminate()
+                    process.join(5)
+            for thread in self._threads:
+                thread.join(10)
+        return finished
+
+
+def _kind(request: RecordedRequest) -> str:
+    if request.path == TOKEN_PATH:
+        return "token"
+    if request.path == LOOKUP:
+        return "lookup"
+    if request.path == ADD_PROSPECT:
+        body = request.body if isinstance(request.body, dict) else {}
+        if body.get("createDuplicates"):
+            return "add_create_duplicates"
+        if body.get("updateContact"):
+            return "add_update_contact"
+        return "add"
+    return request.path.removeprefix("/v1/")
+
+
+def _emulator(rate: int, workload: Workload) -> tuple[EmulatorState, SeededAccount]:
+    state = EmulatorState(EmulatorOptions(rate_limit=rate, rate_window=60.0))
+    return state, seed_account(state, workload)
+
+
+def _list_check(
+    state: EmulatorState, account: SeededAccount, workload: Workload
+) -> tuple[int, int, int]:
+    """(duplicates, missing from the list, wrong final status) as Snov.io holds them."""
+    profiles: dict[str, list[dict[str, Any]]] = {}
+    for prospect in state.prospects(account.credentials.client_id, list_id=account.target_list_id):
+        key = (prospect.email or "").casefold()
+        profiles.setdefault(key, []).append(dict(prospect.custom_fields))
+    duplicates = sum(1 for found in profiles.values() if len(found) > 1)
+    missing = sum(1 for email in workload.emails if email.casefold() not in profiles)
+    wrong = 0
+    for email, status in workload.final_status.items():
+        found = profiles.get(email.casefold())
+        if status is not None and found and found[0].get(STATUS_FIELD) != status:
+            wrong += 1
+    return duplicates, missing, wrong
+
+
+def _throttled(requests: Sequence[RecordedRequest], started: float) -> tuple[int, int]:
+    statuses = [(request.status, request.at) for request in requests]
+    total = sum(1 for status, _ in statuses if status == 429)
+    late = sum(1 for status, at in statuses if status == 429 and at >= started + 60.0)
+    return total, late
+
+
+def _case_table(calls: Counter[str], workload: Workload) -> dict[str, dict[str, float | None]]:
+    counts = workload.case_counts()
+    table: dict[str, dict[str, float | None]] = {}
+    for case in ("new", "elsewhere", "further", "token", "other"):
+        events = counts.get(case, 0)
+        if not events and not calls[case]:
+            continue
+        table[case] = {
+            "events": events,
+            "calls": calls[case],
+            "calls_per_event": round(calls[case] / events, 4) if events else None,
+        }
+    return table
+
+
+def _calls_by_case(
+    requests: Sequence[RecordedRequest], workload: Workload
+) -> dict[str, dict[str, float | None]]:
+    """API calls per kind of event: for each case, events and calls (measured)."""
+    elsewhere = {email.casefold() for email in workload.elsewhere_emails}
+    calls: Counter[str] = Counter()
+    for request in requests:
+        kind = _kind(request)
+        body = request.body if isinstance(request.body, dict) else {}
+        email = str(body.get("email", "")).casefold()
+        if kind == "token":
+            calls["token"] += 1
+        elif kind == "add_update_contact":
+            calls["further"] += 1
+        elif kind in ("add", "add_create_duplicates", "lookup"):
+            calls["elsewhere" if email in elsewhere else "new"] += 1
+        else:
+            calls["other"] += 1
+    return _case_table(calls, workload)
+
+
+def run_plugin(
+    workload: Workload,
+    *,
+    rate: int,
+    workers: int,
+    mode: WorkerMode,
+    timeout: float,
+    scratch: Path,
+    shared_ssl: bool = False,
+) -> PhaseResult:
+    """The burst through the reference host's queue and ``workers`` workers."""
+    state, account = _emulator(rate, workload)
+    database = scratch / "host.db"
+    with (
+        EmulatorServer(state) as server,
+        environment({API_BASE_ENV: server.base_url, RATE_LIMIT_ENV: str(rate)}),
+        ReferenceHost(database) as host,
+    ):
+        host.connect(account.keys, ADMIN)
+        host.save_settings(settings_document(account.target_list_id))
+        setup = Counter(_kind(request) for request in state.requests())
+        # A burst after an idle hour starts without a token: it fetches its own.
+        forget_token(host.store, account.credentials.client_id, account.credentials.client_secret)
+        setup_requests = len(state.requests())
+        pool = Workers(database, workers, mode, shared_ssl=shared_ssl)
+        before = time.time()
+        job_ids = host.enqueue_many(workload.events)
+        enqueue_seconds = time.time() - before
+        pool.start()
+        pool.join(deadline=time.time() + timeout)
+        entries = host.sync_log(limit=None)
+        created = {job.id: job.created_at for job in host.jobs()}
+    requests = state.requests()[setup_requests:]
+    queued_at = min(created[job_id] for job_id in job_ids)
+    final: dict[str, tuple[float, str, str]] = {}
+    attempts: Counter[str] = Counter()
+    for entry in sorted(entries, key=lambda item: item.at):
+        attempts[entry.status] += 1
+        if entry.status in ("synced", "skipped") and entry.event_id not in final:
+            final[entry.event_id] = (entry.at - created[entry.job_id], entry.status, entry.reason)
+    last_status: dict[str, str] = {}
+    for entry in sorted(entries, key=lambda item: item.at):
+        last_status[entry.event_id] = f"{entry.status}:{entry.reason}"
+    lost_reasons = Counter(
+        last_status.get(event["id"], "never_attempted")
+        for event in workload.events
+        if event["id"] not in final
+    )
+    delays = [delay for delay, _, _ in final.values()] or [float("nan")]
+    finished = [queued_at + delay for delay, _, _ in final.values()]
+    wall = (max(finished) if finished else time.time()) - queued_at
+    duplicates, missing, wrong = _list_check(state, account, workload)
+    throttled, late = _throttled(requests, queued_at)
+    calls = len(requests)
+    return PhaseResult(
+        client="plugin",
+        events=len(workload.events),
+        wall_seconds=wall,
+        api_calls=calls,
+        calls_by_kind=dict(Counter(_kind(request) for request in requests)),
+        ideal_seconds=60.0 * calls / rate,
+        one_call_seconds=60.0 * len(workload.events) / rate,
+        synced=sum(1 for _, status, _ in final.values() if status == "synced"),
+        skipped=sum(1 for _, status, _ in final.values() if status == "skipped"),
+        throttled=throttled,
+        throttled_after_first_window=late,
+        lost=len(workload.events) - len(final),
+        lost_by_reason=dict(lost_reasons),
+        duplicates=duplicates,
+        missing_from_list=missing,
+        wrong_status=wrong,
+        delay_p50=percentile(delays, 0.5),
+        delay_p95=percentile(delays, 0.95),
+        delay_max=max(delays),
+        outcomes=dict(Counter(f"{status}:{reason}" for _, status, reason in final.values())),
+        attempts_by_status=dict(attempts),
+        calls_by_case=_calls_by_case(requests, workload),
+        setup_calls=dict(setup),
+        enqueue_seconds=enqueue_seconds,
+        timeline=sorted(finished_at - queued_at for finished_at in finished),
+    )
+
+
+# ---- the naive client ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _NaiveOutcome:
+    answer: str
+    finished_at: float
+    attempts: int
+
+
+def _naive_post(
+    client: httpx.Client, path: str, body: dict[str, Any]
+) -> tuple[httpx.Response, int]:
+    """POST, retried on 429 only: 0.5 s, then doubling, NAIVE_ATTEMPTS attempts in all.
+    The last answer and the number of attempts."""
+    wait = NAIVE_FIRST_WAIT
+    for attempt in itertools.count(1):
+        response = client.post(path, json=body)
+        if response.status_code != 429 or attempt >= NAIVE_ATTEMPTS:
+            return response, attempt
+        time.sleep(wait)
+        wait *= 2
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _naive_answer(response: httpx.Response) -> str:
+    if response.status_code == 429:
+        return "gave_up_after_429s"
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code == 200 and isinstance(body, dict):
+        if body.get("added"):
+            return "added"
+        return "updated_profile_in_other_list"
+    if response.status_code == 422 and "already exists" in json.dumps(body):
+        return "refused_already_in_list"
+    return f"http_{response.status_code}"
+
+
+def run_naive(workload: Workload, *, rate: int, concurrency: int, timeout: float) -> PhaseResult:
+    """The burst as a client without a shared limiter sends it: one add-prospect-to-list per
+    event with the same fields, retried on 429 with exponential backoff, no membership
+    handling. A fresh emulator with the same limit and the same seeded account."""
+    state, account = _emulator(rate, workload)
+    settings = Settings.model_validate(settings_document(account.target_list_id))
+    bodies = [
+        {
+            "listId": account.target_list_id,
+            **prospect_fields(EVENT_ADAPTER.validate_python(event), settings).to_api(),
+        }
+        for event in workload.events
+    ]
+    outcomes: dict[int, _NaiveOutcome] = {}
+    pending = iter(range(len(bodies)))
+    lock = threading.Lock()
+    deadline = time.time() + timeout
+    with EmulatorServer(state) as server:
+        started = time.time()
+        with httpx.Client(base_url=server.base_url, timeout=15.0) as client:
+            token_reply, token_attempts = _naive_post(
+                client,
+                TOKEN_PATH,
+                {
+                    "grant_type": "client_credentials",
+                    "client_id": account.credentials.client_id,
+                    "client_secret": account.credentials.client_secret,
+                },
+            )
+        token = str(token_reply.json().get("access_token", ""))
+
+        def send() -> None:
+            headers = {"Authorization": f"Bearer {token}"}
+            with httpx.Client(base_url=server.base_url, timeout=15.0, headers=headers) as http:
+                while time.time() < deadline:
+                    with lock:
+                        index = next(pending, None)
+                    if index is None:
+                        return
+                    response, attempts = _naive_post(http, ADD_PROSPECT, bodies[index])
+                    outcomes[index] = _NaiveOutcome(_naive_answer(response), time.time(), attempts)
+
+        threads = [threading.Thread(target=send) for _ in range(concurrency)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    requests = state.requests()
+    synced_at = sorted(o.finished_at - started for o in outcomes.values() if o.answer == "added")
+    delays = [o.finished_at - started for o in outcomes.values()] or [float("nan")]
+    answers = Counter(outcome.answer for outcome in outcomes.values())
+    per_case: Counter[str] = Counter({"token": token_attempts})
+    for index, outcome in outcomes.items():
+        per_case[workload.cases[index]] += outcome.attempts
+    answers["not_sent_before_timeout"] = len(bodies) - len(outcomes)
+    lost = {answer: count for answer, count in answers.items() if answer != "added" and count}
+    duplicates, missing, wrong = _list_check(state, account, workload)
+    throttled, late = _throttled(requests, started)
+    calls = len(requests)
+    last = max((o.finished_at for o in outcomes.values()), default=time.time())
+    return PhaseResult(
+        client="naive",
+        events=len(bodies),
+        wall_seconds=last - started,
+        api_calls=calls,
+        calls_by_kind=dict(Counter(_kind(request) for request in requests)),
+        ideal_seconds=60.0 * calls / rate,
+        one_call_seconds=60.0 * len(bodies) / rate,
+        synced=answers["added"],
+        skipped=0,
+        throttled=throttled,
+        throttled_after_first_window=late,
+        lost=sum(lost.values()),
+        lost_by_reason=lost,
+        duplicates=duplicates,
+        missing_from_list=missing,
+        wrong_status=wrong,
+        delay_p50=percentile(delays, 0.5),
+        delay_p95=percentile(delays, 0.95),
+        delay_max=max(delays),
+        outcomes={answer: count for answer, count in answers.items() if count},
+        calls_by_case=_case_table(per_case, workload),
+        timeline=synced_at,
+    )
+
+
+# ---- report -------------------------------------------------------------------------------
+
+
+def slot_seconds(rate: int) -> float:
+    """The plugin limiter's slot: one request per slot."""
+    return 60.0 / max(1, rate - 1) * (1 + LIMITER_MARGIN)
+
+
+def _rows(results: Sequence[PhaseResult], rate: int) -> list[tuple[str, ...]]:
+    def each(render: Callable[[PhaseResult], str]) -> tuple[str, ...]:
+        return tuple(render(result) for result in results)
+
+    return [
+        ("events", *each(lambda r: str(r.events))),
+        ("wall time (s)", *each(lambda r: f"{r.wall_seconds:.1f}")),
+        ("API calls (incl. token)", *each(lambda r: str(r.api_calls))),
+        ("ideal = calls / rate (s)", *each(lambda r: f"{r.ideal_seconds:.1f}")),
+        ("wall / ideal", *each(lambda r: f"{r.wall_over_ideal:.3f}")),
+        (
+            "limiter floor = calls x slot (s)",
+            *each(lambda r: f"{r.api_calls * slot_seconds(rate):.1f}"),
+        ),
+        ("API calls per event", *each(lambda r: f"{r.calls_per_event:.3f}")),
+        ("API calls per synced event", *each(lambda r: f"{r.calls_per_synced:.3f}")),
+        ("synced / skipped", *each(lambda r: f"{r.synced} / {r.skipped}")),
+        ("429s received", *each(lambda r: str(r.throttled))),
+        ("429s after the first minute", *each(lambda r: str(r.throttled_after_first_window))),
+        ("events lost", *each(lambda r: str(r.lost))),
+        ("duplicates in the list", *each(lambda r: str(r.duplicates))),
+        ("people missing from the list", *each(lambda r: str(r.missing_from_list))),
+        ("wrong final meeting status", *each(lambda r: str(r.wrong_status))),
+        ("delay p50 (s)", *each(lambda r: f"{r.delay_p50:.1f}")),
+        ("delay p95 (s)", *each(lambda r: f"{r.delay_p95:.1f}")),
+        ("delay max (s)", *each(lambda r: f"{r.delay_max:.1f}")),
+    ]
+
+
+def print_table(results: Sequence[PhaseResult], rate: int) -> None:
+    header = ("metric", *(result.client for result in results))
+    rows = [header, *_rows(results, rate)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    for number, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+        if number == 0:
+            print("  ".join("-" * width for width in widths))
+    for result in results:
+        print(f"\n{result.client}: calls by kind {result.calls_by_kind}")
+        print(f"{result.client}: outcomes {result.outcomes}")
+        if result.lost_by_reason:
+            print(f"{result.client}: lost by reason {result.lost_by_reason}")
+        if result.attempts_by_status:
+            print(f"{result.client}: attempts by status {result.attempts_by_status}")
+        for case, counts in result.calls_by_case.items():
+            print(f"{result.client}: case {case}: {counts}")
+
+
+def plot(results: Sequence[PhaseResult], rate: int, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    events = max(result.events for result in results)
+    end = max(result.wall_seconds for result in results) * 1.05
+    figure, axes = plt.subplots(figsize=(8, 4.8), dpi=110)
+    ideal_end = min(end, 60.0 * events / rate)
+    axes.plot(
+        [0, ideal_end, end],
+        [0, rate / 60.0 * ideal_end, rate / 60.0 * ideal_end],
+        color="grey",
+        linestyle="--",
+        label=f"ideal: {rate}/min, one call per event",
+    )
+    floor_end = min(end, events * slot_seconds(rate))
+    axes.plot(
+        [0, floor_end],
+        [0, floor_end / slot_seconds(rate)],
+        color="grey",
+        linestyle=":",
+        label=f"limiter pace: {rate - 1} per 60.6 s",
+    )
+    styles = {"plugin": "tab:blue", "naive": "tab:red"}
+    for result in results:
+        times = [0.0, *result.timeline]
+        axes.step(
+            times,
+            list(range(len(times))),
+            where="post",
+            color=styles.get(result.client),
+            label=f"{result.client}: {result.synced} synced"
+            + (f", {result.skipped} skipped" if result.skipped else "")
+            + f", {result.lost} lost",
+        )
+    axes.set_xlabel("seconds since the burst was queued")
+    axes.set_ylabel("events synced")
+    axes.set_title(f"Burst of {events} events at {rate} requests/min")
+    axes.set_xlim(0, end)
+    axes.set_ylim(0, events * 1.05)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").split("\n\n")[0].replace("\n", " "),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--events", type=int, default=1000, help="events in the burst")
+    parser.add_argument(
+        "--rate", type=int, default=60, help="requests per rolling minute (Snov.io: 60)"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="workers on the one database")
+    parser.add_argument(
+        "--worker-mode",
+        choices=("process", "thread"),
+        default="process",
+        help="workers as separate processes (as deployed) or threads of this process",
+    )
+    parser.add_argument("--seed", type=int, default=42, help="the burst's random seed")
+    parser.add_argument(
+        "--further-share", type=float, default=0.2, help="share of events for people seen"
+    )
+    parser.add_argument(
+        "--elsewhere-share",
+        type=float,
+        default=0.02,
+        help="share of new people already in another Snov.io list",
+    )
+    parser.add_argument(
+        "--compare-naive", action="store_true", help="also run the naive client on the burst"
+    )
+    parser.add_argument(
+        "--naive-concurrency",
+        type=int,
+        default=1,
+        help="requests the naive client has in flight (1: one event after the other)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds each client may take; if not given, 3 x the ideal + 60",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="JSON result file; if not given, in benchmarks/results/",
+    )
+    parser.add_argument(
+        "--diagnose-shared-ssl-context",
+        action="store_true",
+        help="diagnosis only: patch httpx in the workers so that every Snov.io client shares"
+        " one SSL context (the plugin builds a new one per event)",
+    )
+    parser.add_argument(
+        "--plot", type=Path, default=None, help="PNG file; if not given, in benchmarks/"
+    )
+    args = parser.parse_args(argv)
+    if args.events < 1 or args.rate < 2 or args.workers < 1 or args.naive_concurrency < 1:
+        parser.error("events, workers and naive concurrency are positive; the rate at least 2")
+
+    workload = make_workload(
+        args.events,
+        seed=args.seed,
+        further_share=args.further_share,
+        elsewhere_share=args.elsewhere_share,
+    )
+    timeout = args.timeout or 3 * 60.0 * args.events * 1.1 / args.rate + 60.0
+    name = f"burst-rate{args.rate}-events{args.events}"
+    if args.workers > 1:
+        name += f"-workers{args.workers}"
+    if args.diagnose_shared_ssl_context:
+        name += "-shared-ssl"
+    out = args.out or BENCHMARKS / "results" / f"{name}.json"
+    picture = args.plot or BENCHMARKS / f"{name}.png"
+    print(
+        f"{args.events} events {workload.type_counts()}, cases {workload.case_counts()};"
+        f" rate {args.rate}/min; {args.workers} {args.worker_mode} worker(s)",
+        flush=True,
+    )
+
+    scratch = Path(tempfile.mkdtemp(prefix="fortytwomin-bench-"))
+    try:
+        results = [
+            run_plugin(
+                workload,
+                rate=args.rate,
+                workers=args.workers,
+                mode=args.worker_mode,
+                timeout=timeout,
+                scratch=scratch,
+                shared_ssl=args.diagnose_shared_ssl_context,
+            )
+        ]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(f"plugin done in {results[0].wall_seconds:.1f} s", flush=True)
+    if args.compare_naive:
+        results.append(
+            run_naive(workload, rate=args.rate, concurrency=args.naive_concurrency, timeout=timeout)
+        )
+        print(f"naive done in {results[1].wall_seconds:.1f} s", flush=True)
+
+    print()
+    print_table(results, args.rate)
+    plot(results, args.rate, picture)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "command": " ".join([".venv/bin/python", "benchmarks/burst.py", *sys.argv[1:]]),
+        "machine": machine(),
+        "parameters": {
+            **{
+                key: str(value) if isinstance(value, Path) else value
+                for key, value in vars(args).items()
+            },
+            "timeout": timeout,
+            "limiter_slot_seconds": slot_seconds(args.rate),
+        },
+        "workload": {"types": workload.type_counts(), "cases": workload.case_counts()},
+        "results": [result.to_json() for result in results],
+        "plot": str(picture.relative_to(BENCHMARKS.parent))
+        if picture.is_relative_to(BENCHMARKS.parent)
+        else str(picture),
+    }
+    out.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nresults: {out}\nplot: {picture}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
