@@ -425,15 +425,18 @@ def claim_job(
     # Two lookups, each along the jobs_due index: one query with OR made SQLite sort every
     # due job on each claim (about 10 ms a claim with 100,000 queued). A job whose worker
     # died (its lease ran out) goes first: it is the oldest work.
-    row = tx.execute(
-        "SELECT id FROM jobs WHERE integration = ? AND state = 'running' AND lease_until <= ?"
-        " LIMIT 1",
-        (integration, now),
-    ).fetchone() or tx.execute(
-        "SELECT id FROM jobs WHERE integration = ? AND state = 'queued' AND run_after <= ?"
-        " ORDER BY run_after, id LIMIT 1",
-        (integration, now),
-    ).fetchone()
+    row = (
+        tx.execute(
+            "SELECT id FROM jobs WHERE integration = ? AND state = 'running' AND lease_until <= ?"
+            " LIMIT 1",
+            (integration, now),
+        ).fetchone()
+        or tx.execute(
+            "SELECT id FROM jobs WHERE integration = ? AND state = 'queued' AND run_after <= ?"
+            " ORDER BY run_after, id LIMIT 1",
+            (integration, now),
+        ).fetchone()
+    )
     if row is None:
         return None
     tx.execute(
