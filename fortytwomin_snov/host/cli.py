@@ -59,6 +59,7 @@ from fortytwomin_snov.host.plugins import load_plugin_manager
 from fortytwomin_snov.host.reference import HostStatus, ReferenceHost, WorkSummary
 
 PROG = "fortytwomin-snov"
+SERVE_PORT = 8042
 DATABASE_ENV = "FORTYTWOMIN_SNOV_DB"
 ROLES = ("owner", "admin", "member")
 PIPED_WIDTH = 160
@@ -879,6 +880,37 @@ def _prospect_table(prospects: Sequence[Any]) -> Table:
 
 
 # ---- the entry point --------------------------------------------------------------------
+
+
+@cli.command()
+@with_database
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=SERVE_PORT,
+    show_default=True,
+    help="The port on 127.0.0.1 (0: any free port).",
+)
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Run against a local Snov.io emulator with the demo account, on a temporary database"
+    " (or a new --db file): connected, a list created, settings saved, a burst synced.",
+)
+@click.option(
+    "--worker/--no-worker",
+    default=True,
+    show_default=True,
+    help="Also work the queue in the background, so a replay from the Sync log page runs at once.",
+)
+def serve(database: Path | None, port: int, demo: bool, worker: bool) -> None:
+    """Serve the admin pages on 127.0.0.1: Integrations, Connect, Settings, Sync log, Disconnect.
+
+    The front end (frontend/, React and react-jsonschema-form) is built with npm first if
+    needed. Ctrl-C stops the server."""
+    from fortytwomin_snov.host.web_server import serve as serve_pages
+
+    serve_pages(database, port=port, demo=demo, worker=worker, echo=click.echo)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,0 +1,277 @@
+"""Running the admin pages: uvicorn on 127.0.0.1, a queue worker beside it, and the demo.
+
+:func:`serve` is what ``fortytwomin-snov serve`` runs, in the foreground until Ctrl-C:
+it builds the front end if needed, opens the host's database (or, with ``demo``, starts
+the Snov.io emulator with the demo account and fills a temporary database: connected, a
+list created, settings saved, the demo burst synced, so every page has something to
+show), serves :func:`~fortytwomin_snov.host.web.create_app` and works the queue in a
+background thread, so a replay from the Sync log page runs without another command.
+
+:class:`AdminServer` runs an app in a background thread on an ephemeral port, for tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from fortytwomin_snov.host.demo import (
+    DEMO_ACTOR,
+    DEMO_LIST_NAME,
+    DemoEnvironment,
+    demo_environment,
+    demo_events,
+    demo_settings,
+)
+from fortytwomin_snov.host.errors import HostError
+from fortytwomin_snov.host.reference import ReferenceHost, WorkSummary
+from fortytwomin_snov.host.web import create_app
+from fortytwomin_snov.host.web_frontend import default_frontend_root, ensure_built
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8042
+WORKER_POLL_INTERVAL = 0.5
+"""Longest wait of the background worker before it notices a job queued by a page."""
+
+Echo = Callable[[str], None]
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling us once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self._on_ready()
+
+
+def _bind(port: int) -> socket.socket:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((HOST, port))
+    except OSError as error:
+        listener.close()
+        raise HostError(
+            f"Cannot listen on {HOST}:{port} ({error.strerror or error}): pick another --port"
+        ) from None
+    return listener
+
+
+class AdminServer:
+    """``app`` served on ``127.0.0.1:port`` (``port=0``: any free port), or on a
+    ``listener`` already bound.
+
+    A context manager running uvicorn in a background thread (:meth:`start`,
+    :meth:`stop`), or :meth:`serve` in the foreground until Ctrl-C.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, port: int = 0, listener: socket.socket | None = None
+    ) -> None:
+        self._app = app
+        self._listener = listener if listener is not None else _bind(port)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``, without a trailing slash."""
+        port: int = self._listener.getsockname()[1]
+        return f"http://{HOST}:{port}"
+
+    def _make_server(self, on_ready: Callable[[], None]) -> _Server:
+        config = uvicorn.Config(self._app, log_level="warning", access_log=False, lifespan="off")
+        self._server = _Server(config, on_ready=on_ready)
+        return self._server
+
+    def start(self, *, timeout: float = 10.0) -> None:
+        server = self._make_server(self._ready.set)
+        self._thread = threading.Thread(
+            target=server.run,
+            kwargs={"sockets": [self._listener]},
+            name="admin-pages",
+            daemon=True,
+        )
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise HostError(f"The admin pages did not start within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._listener.close()
+
+    def serve(self, on_ready: Callable[[str], None] | None = None) -> None:
+        """Serve in the foreground until Ctrl-C or SIGTERM; ``on_ready`` gets the base URL
+        once connections are accepted."""
+        server = self._make_server(lambda: on_ready(self.base_url) if on_ready else None)
+        try:
+            server.run(sockets=[self._listener])
+        except KeyboardInterrupt:
+            pass  # uvicorn shut down cleanly, then passed the Ctrl-C on
+        finally:
+            self._listener.close()
+
+    def __enter__(self) -> AdminServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class QueueWorker:
+    """Works a host database's queue in a background thread until stopped.
+
+    It opens its own :class:`ReferenceHost` on the file, as a worker in another process
+    would, so the pages' requests never wait for a sync.
+    """
+
+    def __init__(
+        self,
+        database: Path,
+        *,
+        poll_interval: float = WORKER_POLL_INTERVAL,
+        on_error: Echo | None = None,
+    ) -> None:
+        self._database = database
+        self._poll_interval = poll_interval
+        self._on_error = on_error
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        try:
+            with ReferenceHost(self._database) as host:
+                host.work(stop=self._stop, poll_interval=self._poll_interval)
+        except Exception as error:  # noqa: BLE001 - the pages stay up; the admin is told
+            if self._on_error is not None:
+                self._on_error(f"The queue worker stopped: {error}")
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="queue-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> QueueWorker:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def prepare_demo(host: ReferenceHost, environment: DemoEnvironment) -> WorkSummary:
+    """Fill a fresh database as the CLI demo does: connect with the demo keys, create a
+    plain list, save the demo settings, queue the demo burst and sync it."""
+    current = host.status()
+    if current.connected or current.settings_saved or any(current.jobs.values()):
+        raise HostError(
+            f"The demo needs a database of its own: {host.path} already holds a connection,"
+            " settings or jobs (leave out --db to use a temporary one)"
+        )
+    host.connect(environment.credentials, DEMO_ACTOR)
+    created = host.run_settings_action("create_list", {"name": DEMO_LIST_NAME})
+    host.save_settings(demo_settings(int(created["id"])))
+    host.enqueue_many([item.event for item in demo_events()])
+    return host.work(until_empty=True)
+
+
+def serve(
+    database: Path | None = None,
+    *,
+    port: int = DEFAULT_PORT,
+    demo: bool = False,
+    worker: bool = True,
+    frontend: Path | None = None,
+    echo: Echo | None = None,
+) -> None:
+    """Serve the admin pages on 127.0.0.1 until Ctrl-C (see the module documentation).
+
+    ``database``: the host's file (None: the default one; with ``demo``, a temporary one).
+    ``worker``: also work the queue in the background. ``frontend``: the front end's
+    folder (default: ``frontend/`` of this checkout), built first if needed.
+    """
+    echo = echo or _print
+    dist = ensure_built(frontend or default_frontend_root(), echo=echo)
+    with contextlib.ExitStack() as stack:
+        # The port first: a port in use fails at once, before the demo runs.
+        listener = stack.enter_context(contextlib.closing(_bind(port)))
+        if demo:
+            environment = stack.enter_context(demo_environment())
+            temporary = database is None
+            if database is None:
+                folder = stack.enter_context(
+                    tempfile.TemporaryDirectory(prefix="fortytwomin-snov-")
+                )
+                database = Path(folder) / "host.db"
+            host = stack.enter_context(ReferenceHost(database))
+            summary = prepare_demo(host, environment)
+            _echo_demo(echo, environment, summary)
+            echo(f"Database: {host.path}" + (" (temporary)" if temporary else ""))
+        else:
+            host = stack.enter_context(ReferenceHost(database))
+            echo(f"Database: {host.path}")
+        server = AdminServer(create_app(host, dist, demo=demo), listener=listener)
+        if worker:
+            stack.enter_context(QueueWorker(host.path, on_error=echo))
+
+        def ready(url: str) -> None:
+            echo(f"The admin pages are at {url}/integrations (Ctrl-C to stop).")
+
+        server.serve(on_ready=ready)
+    echo("Stopped.")
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def _echo_demo(echo: Echo, environment: DemoEnvironment, summary: WorkSummary) -> None:
+    keys: dict[str, Any] = environment.credentials
+    done = ", ".join(f"{count} {status}" for status, count in sorted(summary.statuses.items()))
+    echo(
+        f"Demo: the Snov.io emulator serves a demo account on {environment.base_url}; nothing"
+        " leaves this machine. The rate limit is raised so that the demo runs in seconds."
+    )
+    echo(
+        f"Connected with the demo keys, created the list {DEMO_LIST_NAME!r}, saved the"
+        f" settings and synced the demo burst ({done})."
+    )
+    echo(
+        "To connect again after Disconnect, use the demo keys: API user ID"
+        f" {keys['api_user_id']}, API secret {keys['api_secret']} (published demo values)."
+    )

@@ -1,0 +1,105 @@
+// Connect: the credentials form drawn from the manifest's credentials_schema, as one of
+// the organization's roles (only owners and admins may connect).
+import { useMemo, useState } from 'react';
+import { api, integrationPath } from './api.js';
+import { Banner, SchemaForm, credentialsUiSchema, formSchema } from './forms.jsx';
+import { IntegrationHeader, formatTime, useIntegration } from './IntegrationHeader.jsx';
+import { useRouter } from './router.jsx';
+
+const ROLES = [
+  ['owner', 'Owner'],
+  ['admin', 'Admin'],
+  ['member', 'Member'],
+];
+
+export default function ConnectPage({ slug }) {
+  const { navigate } = useRouter();
+  const [integration] = useIntegration(slug);
+  const [credentials, setCredentials] = useState({});
+  const [role, setRole] = useState('admin');
+  const [problem, setProblem] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const schema = integration.manifest?.credentials_schema;
+  const form = useMemo(() => (schema ? { schema: formSchema(schema), ui: credentialsUiSchema(schema) } : null), [schema]);
+  const name = integration.manifest?.name ?? slug;
+  const connection = integration.status?.connection;
+
+  const connect = async ({ formData }) => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      await api(integrationPath(slug, '/connect'), { method: 'POST', body: { credentials: formData ?? {}, role } });
+      navigate(integrationPath(slug), `Connected ${name}. Next: choose the target list and what syncs.`);
+    } catch (error) {
+      setProblem(error);
+      setBusy(false);
+    }
+  };
+
+  if (integration.error) return <Banner kind="error">{integration.error.message}</Banner>;
+  if (integration.loading) return <p className="muted">Loading…</p>;
+  return (
+    <>
+      <IntegrationHeader slug={slug} integration={integration} active="connect" />
+      <div className="two-columns">
+        <section className="card" aria-labelledby="connect-title">
+          <h2 id="connect-title">Connect {name}</h2>
+          {connection ? (
+            <Banner kind="info">
+              Connected with API user ID <code>{connection.api_user_id}</code> by {connection.connected_by},{' '}
+              {formatTime(connection.connected_at)}. Connecting again replaces the saved keys.
+            </Banner>
+          ) : null}
+          {problem ? (
+            <Banner kind="error" title={problem.status === 403 ? 'Not allowed' : `${name} was not connected`} data-testid="connect-error">
+              {problem.message}
+            </Banner>
+          ) : null}
+          {form ? (
+            <SchemaForm
+              schema={form.schema}
+              uiSchema={form.ui}
+              formData={credentials}
+              onChange={(event) => setCredentials(event.formData)}
+              onSubmit={connect}
+              disabled={busy}
+            >
+              <div className="field role-field">
+                <label htmlFor="role" className="field-label">
+                  Act as
+                </label>
+                <select id="role" value={role} onChange={(event) => setRole(event.target.value)}>
+                  {ROLES.map(([value, title]) => (
+                    <option key={value} value={value}>
+                      {title}
+                    </option>
+                  ))}
+                </select>
+                <div className="field-help">Your role in the 42min organization. Connecting is for owners and admins only.</div>
+              </div>
+              <div className="form-actions">
+                <button type="submit" className="button primary" disabled={busy}>
+                  {busy ? 'Checking the keys…' : `Connect ${name}`}
+                </button>
+              </div>
+            </SchemaForm>
+          ) : null}
+        </section>
+        <aside className="card side-note">
+          <h3>Where to find the keys</h3>
+          <ol>
+            <li>
+              In {name}, open <strong>Account settings → API</strong>.
+            </li>
+            <li>
+              Copy your <strong>API user ID</strong> and <strong>API secret</strong>.
+            </li>
+            <li>Paste both here. 42min checks them with {name} before saving anything; the secret is stored encrypted and never shown again.</li>
+          </ol>
+          {integration.demo ? <p className="fine-print">Demo: the demo account's keys were printed where you started the server.</p> : null}
+        </aside>
+      </div>
+    </>
+  );
+}
+ConnectPage.title = 'Connect';

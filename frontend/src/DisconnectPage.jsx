@@ -1,0 +1,63 @@
+// Disconnect: forget the connection; what is already in the other tool stays there.
+import { useState } from 'react';
+import { api, integrationPath } from './api.js';
+import { Banner } from './forms.jsx';
+import { IntegrationHeader, formatTime, useIntegration } from './IntegrationHeader.jsx';
+import { Link, useRouter } from './router.jsx';
+
+export default function DisconnectPage({ slug }) {
+  const { navigate } = useRouter();
+  const [integration] = useIntegration(slug);
+  const [problem, setProblem] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const name = integration.manifest?.name ?? slug;
+  const connection = integration.status?.connection;
+
+  const disconnect = async () => {
+    setBusy(true);
+    try {
+      await api(integrationPath(slug, '/disconnect'), { method: 'POST', body: {} });
+      navigate('/integrations', `Disconnected ${name}. Prospects already added to ${name} are not deleted.`);
+    } catch (error) {
+      setProblem(error);
+      setBusy(false);
+    }
+  };
+
+  if (integration.error) return <Banner kind="error">{integration.error.message}</Banner>;
+  if (integration.loading) return <p className="muted">Loading…</p>;
+  return (
+    <>
+      <IntegrationHeader slug={slug} integration={integration} active="disconnect" />
+      {problem ? <Banner kind="error">{problem.message}</Banner> : null}
+      <section className="card narrow">
+        <h2>Disconnect {name}</h2>
+        {connection ? (
+          <>
+            <p>
+              Connected with API user ID <code>{connection.api_user_id}</code> by {connection.connected_by},{' '}
+              {formatTime(connection.connected_at)}.
+            </p>
+            <p>Disconnecting removes the connection and stops future syncs. Syncs still queued wait until you connect again.</p>
+            <Banner kind="info" data-testid="disconnect-note">
+              Prospects already added to {name} are <strong>not</strong> deleted: they stay in their lists.
+            </Banner>
+            <div className="form-actions">
+              <Link to={integrationPath(slug)} className="button ghost">
+                Cancel
+              </Link>
+              <button type="button" className="button danger" onClick={disconnect} disabled={busy}>
+                {busy ? 'Disconnecting…' : `Disconnect ${name}`}
+              </button>
+            </div>
+          </>
+        ) : (
+          <p>
+            {name} is not connected. <Link to={integrationPath(slug, '/connect')}>Connect {name}</Link>
+          </p>
+        )}
+      </section>
+    </>
+  );
+}
+DisconnectPage.title = 'Disconnect';
