@@ -286,6 +286,10 @@ def _form_schema(choices: Choices | None, notice: str | None) -> JSON:
         definitions["triggers"]["properties"][name]["title"] = title
     for name, title in _STATUS_LABEL_TITLES.items():
         definitions["status_labels"]["properties"][name]["title"] = title
+    # The locked-row rule (if/then) is checked at save time; drawn, it would become an
+    # "Option 1/2/3" picker on every row.
+    for keyword in ("if", "then", "else"):
+        definitions["field_mapping"].pop(keyword, None)
     mapping = definitions["field_mapping"]["properties"]
     mapping["source"]["title"] = "Source"
     mapping["target"]["title"] = "Target"

@@ -259,6 +259,8 @@ def test_the_rendered_form_is_valid_draft_2020_12_and_every_default_validates(
     assert "notice" not in form["ui_schema"].get("ui:options", {})
     assert form["schema"]["description"] == form["ui_schema"]["ui:description"]
     assert json.loads(json.dumps(form)) == form  # plain JSON
+    # The locked-row rule is checked at save time, not drawn (a renderer makes a picker of it).
+    assert not {"if", "then", "else"} & set(form["schema"]["$defs"]["field_mapping"])
 
 
 def test_help_pick_the_snov_list_your_prospects_go_into(
