@@ -15,7 +15,6 @@ Everything runs on 127.0.0.1; nothing reaches Snov.io.
 from __future__ import annotations
 
 import argparse
-import functools
 import itertools
 import json
 import multiprocessing
@@ -110,6 +109,8 @@ class PhaseResult:
     """Final outcomes by status and reason (plugin), or by answer (naive)."""
     attempts_by_status: dict[str, int] = field(default_factory=dict)
     """Every attempt by status, deferrals included (plugin only)."""
+    attempts_by_reason: dict[str, int] = field(default_factory=dict)
+    """Every attempt by ``status:reason`` (plugin only): why attempts were deferred."""
     calls_by_case: dict[str, dict[str, float | None]] = field(default_factory=dict)
     setup_calls: dict[str, int] = field(default_factory=dict)
     enqueue_seconds: float = 0.0
@@ -140,21 +141,8 @@ class PhaseResult:
 # ---- the plugin through the reference host ---------------------------------------------
 
 
-def reuse_ssl_context() -> None:
-    """A diagnosis, not the product: every httpx transport of this process shares one SSL
-    context, instead of loading the CA certificates again for each Snov.io client."""
-    from httpx._transports import default
-
-    shared = functools.cache(default.create_ssl_context)  # type: ignore[attr-defined]
-    default.create_ssl_context = shared  # type: ignore[attr-defined]
-
-
-def _work(
-    database: str, ready: Callable[[], None], go: _Flag, stop: _Flag, *, shared_ssl: bool
-) -> None:
+def _work(database: str, ready: Callable[[], None], go: _Flag, stop: _Flag) -> None:
     """One worker: load the plugin, wait for the start, work until the queue is empty."""
-    if shared_ssl:
-        reuse_ssl_context()
     with ReferenceHost(database) as host:
         host.manifest()
         ready()
@@ -163,16 +151,14 @@ def _work(
         host.work(until_empty=True, stop=cast(threading.Event, stop), poll_interval=POLL_INTERVAL)
 
 
-def _work_in_process(database: str, ready: Any, go: Any, stop: Any, shared_ssl: bool) -> None:
-    _work(database, lambda: ready.put(1), go, stop, shared_ssl=shared_ssl)
+def _work_in_process(database: str, ready: Any, go: Any, stop: Any) -> None:
+    _work(database, lambda: ready.put(1), go, stop)
 
 
 class Workers:
     """K workers on one database, as processes (separate interpreters) or threads."""
 
-    def __init__(
-        self, database: Path, count: int, mode: WorkerMode, *, shared_ssl: bool = False
-    ) -> None:
+    def __init__(self, database: Path, count: int, mode: WorkerMode) -> None:
         self._mode = mode
         self._processes: list[multiprocessing.process.BaseProcess] = []
         self._threads: list[threading.Thread] = []
@@ -184,7 +170,7 @@ class Workers:
             for number in range(count):
                 process = context.Process(
                     target=_work_in_process,
-                    args=(str(database), ready_queue, self.go, self.stop, shared_ssl),
+                    args=(str(database), ready_queue, self.go, self.stop),
                     name=f"bench-worker-{number}",
                 )
                 process.start()
@@ -199,7 +185,6 @@ class Workers:
                 thread = threading.Thread(
                     target=_work,
                     args=(str(database), ready.release, self.go, self.stop),
-                    kwargs={"shared_ssl": shared_ssl},
                     name=f"bench-worker-{number}",
                     daemon=True,
                 )
@@ -322,7 +307,6 @@ def run_plugin(
     mode: WorkerMode,
     timeout: float,
     scratch: Path,
-    shared_ssl: bool = False,
 ) -> PhaseResult:
     """The burst through the reference host's queue and ``workers`` workers."""
     state, account = _emulator(rate, workload)
@@ -338,7 +322,7 @@ def run_plugin(
         # A burst after an idle hour starts without a token: it fetches its own.
         forget_token(host.store, account.credentials.client_id, account.credentials.client_secret)
         setup_requests = len(state.requests())
-        pool = Workers(database, workers, mode, shared_ssl=shared_ssl)
+        pool = Workers(database, workers, mode)
         before = time.time()
         job_ids = host.enqueue_many(workload.events)
         enqueue_seconds = time.time() - before
@@ -350,8 +334,10 @@ def run_plugin(
     queued_at = min(created[job_id] for job_id in job_ids)
     final: dict[str, tuple[float, str, str]] = {}
     attempts: Counter[str] = Counter()
+    attempt_reasons: Counter[str] = Counter()
     for entry in sorted(entries, key=lambda item: item.at):
         attempts[entry.status] += 1
+        attempt_reasons[f"{entry.status}:{entry.reason}"] += 1
         if entry.status in ("synced", "skipped") and entry.event_id not in final:
             final[entry.event_id] = (entry.at - created[entry.job_id], entry.status, entry.reason)
     last_status: dict[str, str] = {}
@@ -390,6 +376,7 @@ def run_plugin(
         delay_max=max(delays),
         outcomes=dict(Counter(f"{status}:{reason}" for _, status, reason in final.values())),
         attempts_by_status=dict(attempts),
+        attempts_by_reason=dict(attempt_reasons),
         calls_by_case=_calls_by_case(requests, workload),
         setup_calls=dict(setup),
         enqueue_seconds=enqueue_seconds,
@@ -576,6 +563,7 @@ def print_table(results: Sequence[PhaseResult], rate: int) -> None:
             print(f"{result.client}: lost by reason {result.lost_by_reason}")
         if result.attempts_by_status:
             print(f"{result.client}: attempts by status {result.attempts_by_status}")
+            print(f"{result.client}: attempts by reason {result.attempts_by_reason}")
         for case, counts in result.calls_by_case.items():
             print(f"{result.client}: case {case}: {counts}")
 
@@ -677,18 +665,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="JSON result file; if not given, in benchmarks/results/",
     )
     parser.add_argument(
-        "--diagnose-shared-ssl-context",
-        action="store_true",
-        help="diagnosis only: patch httpx in the workers so that every Snov.io client shares"
-        " one SSL context (the plugin builds a new one per event)",
-    )
-    parser.add_argument(
         "--plot", type=Path, default=None, help="PNG file; if not given, in benchmarks/"
     )
     args = parser.parse_args(argv)
     if args.events < 1 or args.rate < 2 or args.workers < 1 or args.naive_concurrency < 1:
         parser.error("events, workers and naive concurrency are positive; the rate at least 2")
 
+    started = machine()  # the commit the run started on, not the one at its end
     workload = make_workload(
         args.events,
         seed=args.seed,
@@ -699,8 +682,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = f"burst-rate{args.rate}-events{args.events}"
     if args.workers > 1:
         name += f"-workers{args.workers}"
-    if args.diagnose_shared_ssl_context:
-        name += "-shared-ssl"
     out = args.out or BENCHMARKS / "results" / f"{name}.json"
     picture = args.plot or BENCHMARKS / f"{name}.png"
     print(
@@ -719,7 +700,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 mode=args.worker_mode,
                 timeout=timeout,
                 scratch=scratch,
-                shared_ssl=args.diagnose_shared_ssl_context,
             )
         ]
     finally:
@@ -737,7 +717,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "command": " ".join([".venv/bin/python", "benchmarks/burst.py", *sys.argv[1:]]),
-        "machine": machine(),
+        "machine": started,
         "parameters": {
             **{
                 key: str(value) if isinstance(value, Path) else value

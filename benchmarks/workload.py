@@ -247,7 +247,7 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
 
 
 def machine() -> dict[str, Any]:
-    """Where a result was measured."""
+    """Where a result is measured, and the commit checked out; call it as the run starts."""
     model = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
