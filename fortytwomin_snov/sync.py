@@ -57,6 +57,7 @@ from fortytwomin_snov.mapping import (
 from fortytwomin_snov.models import (
     EVENT_ADAPTER,
     BookingEvent,
+    OutcomeReason,
     Settings,
     SyncOutcome,
     broken_text,
@@ -87,25 +88,12 @@ UNAVAILABLE_RETRY = 60.0
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PROSPECT_ID = re.compile(r"[!-~]{1,200}")  # the outcome schema's identifier
 
-Reason = Literal[
-    "prospect_added",
-    "prospect_updated",
-    "status_updated",
-    "no_target_list",
-    "trigger_off",
-    "no_email",
-    "no_lifecycle_field",
-    "duplicate_event",
-    "stale_event",
-    "existing_prospect_skipped",
-]
-
 
 @dataclass(frozen=True)
 class Skip:
     """Nothing to write, and why."""
 
-    reason: Reason
+    reason: OutcomeReason
     message: str
 
 

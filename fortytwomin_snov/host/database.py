@@ -34,7 +34,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +42,7 @@ from types import TracebackType
 import platformdirs
 
 from fortytwomin_snov.host.errors import DatabaseError
+from fortytwomin_snov.host.store import enable_wal
 
 APP_NAME = "fortytwomin-snov"
 DATABASE_NAME = "host.db"
@@ -135,7 +135,7 @@ class Database:
         self._db.row_factory = sqlite3.Row
         try:
             self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-            self._enable_wal(busy_timeout)
+            enable_wal(self._db, busy_timeout)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
@@ -150,19 +150,6 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({str(self.path)!r})"
-
-    def _enable_wal(self, busy_timeout: float) -> None:
-        # Switching a new file to WAL takes a lock the busy timeout does not wait for, so
-        # processes opening the same new file at once retry until the first has switched it.
-        deadline = time.monotonic() + busy_timeout
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.01)
 
     def _migrate(self) -> None:
         with self.transaction() as tx:

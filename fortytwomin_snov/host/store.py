@@ -50,6 +50,24 @@ class Store(Protocol):
         """
 
 
+def enable_wal(db: sqlite3.Connection, busy_timeout: float) -> None:
+    """Put a SQLite file in WAL mode, which lets readers and one writer work at once.
+
+    Switching a new file to WAL takes a lock the busy timeout does not wait for: when
+    several processes open the same new file at once, all but one see "database is
+    locked" here, so they retry until the first one has switched it.
+    """
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 class MemoryStore:
     """A process-local :class:`Store`, thread safe."""
 
@@ -128,26 +146,12 @@ class SqliteStore:
             self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
         self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-        self._enable_wal(busy_timeout)
+        enable_wal(self._db, busy_timeout)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(self._SCHEMA)
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
-
-    def _enable_wal(self, busy_timeout: float) -> None:
-        # Switching a new file to WAL takes a lock the busy timeout does not wait for:
-        # when several processes open the same new file at once, all but one see
-        # "database is locked" here, so they retry until the first one has switched it.
-        deadline = time.monotonic() + busy_timeout
-        while True:
-            try:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                return
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.01)
 
     def close(self) -> None:
         with self._lock:
