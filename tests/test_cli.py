@@ -5,11 +5,13 @@ exit and no traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
 import select
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 
@@ -585,3 +588,73 @@ def test_demo_without_the_emulator_says_what_to_install(env: dict[str, str]) -> 
     )
 
     assert_one_error_line(result, "uvicorn", "pip install 'fortytwomin-snov[host]'")
+
+
+# ---- serve beside the CLI --------------------------------------------------------------------
+
+
+def test_serve_and_cli_processes_on_one_file_keep_one_intact_database(
+    env: dict[str, str],
+    db: Path,
+    run: Run,
+    snov_emulator: SnovEmulator,
+    connected: Credentials,
+) -> None:
+    """``serve`` holds two connections (the pages and their worker); CLI processes that
+    open and close the file beside it must never take themselves for its last user and
+    checkpoint away the WAL the server still writes to."""
+    target = list_id(snov_emulator, connected, "42min bookings")
+    fields = ["Meeting status", "Host email"]
+    with subprocess.Popen(
+        [*COMMAND, "serve", "--port", "0", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    ) as server:
+        try:
+            assert server.stdout is not None
+            base_url = ""
+            for line in server.stdout:
+                if "The admin pages are at " in line:
+                    base_url = line.split(" are at ")[1].split("/integrations")[0]
+                    break
+            assert base_url, server.stderr.read() if server.stderr else ""
+            api = f"{base_url}/api/integrations/snov"
+            emails: list[str] = []
+            with httpx.Client(timeout=30) as pages:
+                for round_number, field in enumerate(fields):
+                    assert status_of(run)["connected"] is True  # a CLI process opens and closes
+                    saved = pages.put(
+                        f"{api}/settings",
+                        json={"target_list_id": target, "lifecycle_status_field": field},
+                    )
+                    assert saved.status_code == 200, saved.text
+                    shown = run("settings", "show")
+                    assert shown.returncode == 0, shown.stderr
+                    assert json.loads(shown.stdout)["lifecycle_status_field"] == field
+                    batch = [f"round{round_number}-{n}@example.com" for n in range(8)]
+                    emails += batch
+                    first = 10 * round_number
+                    events = (booking(first + n, email) for n, email in enumerate(batch))
+                    assert run("send", "-", stdin=jsonl(*events)).returncode == 0
+                    assert run("work", "--until-empty").returncode == 0
+                    # The server's worker may still be finishing a job it claimed.
+                    deadline = time.monotonic() + 30
+                    while status_of(run)["jobs"].get("running") and time.monotonic() < deadline:
+                        pass
+                    log = pages.get(f"{api}/log", params={"limit": 500})
+                    assert log.status_code == 200, log.text
+                    assert len(log.json()["entries"]) == len(emails)
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=30)
+
+    entries = log_of(run, "--limit", "500")
+    assert sorted(entry["job_id"] for entry in entries) == list(range(1, len(emails) + 1))
+    assert {entry["status"] for entry in entries} == {"synced"}
+    added = [request.body["email"] for request in snov_emulator.state.requests(path=ADD_PROSPECT)]
+    assert sorted(added) == sorted(emails)
+    with contextlib.closing(sqlite3.connect(db)) as check:
+        assert check.execute("PRAGMA integrity_check").fetchall() == [("ok",)]

@@ -125,13 +125,19 @@ class Database:
     def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # The file holds personal data and the plugin's cached tokens: owner only. SQLite
-        # gives its -wal and -shm files the same mode.
-        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        created = not self.path.exists()
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
             self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
+        if created:
+            # The file holds personal data and the plugin's cached tokens: owner only, set
+            # before anything is written (SQLite gives its -wal and -shm files the same
+            # mode). By path, never by opening the file: closing any descriptor of it would
+            # drop every POSIX lock this process holds on it, those of the open SQLite
+            # connections included, and the next process to close the file would take
+            # itself for the last user and delete the WAL under them.
+            os.chmod(self.path, 0o600)
         self._db.row_factory = sqlite3.Row
         try:
             self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
