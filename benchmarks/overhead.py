@@ -42,11 +42,12 @@ from workload import (
     settings_document,
 )
 
+from fortytwomin_snov.contract.store import MemoryStore, Store
 from fortytwomin_snov.host import jobs
 from fortytwomin_snov.host.plugins import load_plugin_manager
 from fortytwomin_snov.host.reference import ReferenceHost
-from fortytwomin_snov.host.store import MemoryStore, SqliteStore, Store
 from fortytwomin_snov.snov import SnovClient
+from fortytwomin_snov.stores import SqliteStore
 
 TOKEN_PATH = "/v1/oauth/access_token"  # noqa: S105 - a path, not a secret
 ADD_PROSPECT = "/v1/add-prospect-to-list"

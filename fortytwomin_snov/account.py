@@ -16,18 +16,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from fortytwomin_snov.errors import (
-    CredentialsRejected,
-    IntegrationError,
-    InvalidCredentials,
-    PermissionDenied,
-    RateLimited,
-    SnovError,
-    SnovUnreachable,
-)
-from fortytwomin_snov.host.store import MemoryStore, Store
+from fortytwomin_snov.contract.errors import IntegrationError, InvalidCredentials, PermissionDenied
+from fortytwomin_snov.contract.models import Actor
+from fortytwomin_snov.contract.store import MemoryStore, Store
 from fortytwomin_snov.models import (
-    Actor,
     Connection,
     CredentialAccount,
     CredentialCheck,
@@ -35,6 +27,12 @@ from fortytwomin_snov.models import (
     describe_field_errors,
 )
 from fortytwomin_snov.snov import ProspectList, SnovClient, forget_token
+from fortytwomin_snov.snov.errors import (
+    CredentialsRejected,
+    RateLimited,
+    SnovError,
+    SnovUnreachable,
+)
 
 CHOICES_TTL = 60.0
 """Seconds the settings page reuses the account's lists and custom fields."""

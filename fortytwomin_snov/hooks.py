@@ -13,10 +13,11 @@ from pydantic import ValidationError
 
 from fortytwomin_snov import SLUG
 from fortytwomin_snov.account import Account, parse_credentials, store_of
-from fortytwomin_snov.errors import InvalidCredentials, InvalidRequest
-from fortytwomin_snov.host.hookspecs import hookimpl
+from fortytwomin_snov.contract.errors import InvalidCredentials, InvalidRequest
+from fortytwomin_snov.contract.hookspecs import hookimpl
+from fortytwomin_snov.contract.models import Actor
 from fortytwomin_snov.manifest import manifest
-from fortytwomin_snov.models import Actor, CredentialCheck, describe_field_errors
+from fortytwomin_snov.models import CredentialCheck, describe_field_errors
 from fortytwomin_snov.settings import render_form, run_action, validate_document
 from fortytwomin_snov.sync import sync_event
 

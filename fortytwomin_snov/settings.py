@@ -62,31 +62,32 @@ from typing import Any, Final
 from pydantic import TypeAdapter, ValidationError
 
 from fortytwomin_snov.account import Account, AccountList, Choices
-from fortytwomin_snov.errors import (
-    CredentialsRejected,
+from fortytwomin_snov.contract.errors import (
     FieldError,
     IntegrationError,
     InvalidCredentials,
     InvalidRequest,
     InvalidSettings,
-    RateLimited,
-    SnovServerError,
-    SnovUnreachable,
 )
-from fortytwomin_snov.host.store import Store
+from fortytwomin_snov.contract.models import LINE_PATTERN, broken_text
+from fortytwomin_snov.contract.store import Store
 from fortytwomin_snov.models import (
     CUSTOM_TARGET_PREFIX,
-    LINE_PATTERN,
     LOCKED_ROWS,
     STANDARD_FIELDS,
     TARGET_PREFIX,
     Label,
     Settings,
-    broken_text,
     field_errors,
     load_schema,
 )
 from fortytwomin_snov.snov import ProspectList
+from fortytwomin_snov.snov.errors import (
+    CredentialsRejected,
+    RateLimited,
+    SnovServerError,
+    SnovUnreachable,
+)
 
 JSON = dict[str, Any]
 

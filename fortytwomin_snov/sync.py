@@ -33,19 +33,9 @@ from pydantic import ValidationError
 
 from fortytwomin_snov import SLUG
 from fortytwomin_snov.account import Account
-from fortytwomin_snov.errors import (
-    CredentialsRejected,
-    CustomFieldNotFound,
-    FieldError,
-    InvalidCredentials,
-    ListNotFound,
-    RateLimited,
-    SnovError,
-    SnovRejected,
-    SnovServerError,
-    SnovUnreachable,
-)
-from fortytwomin_snov.host.store import Store
+from fortytwomin_snov.contract.errors import FieldError, InvalidCredentials
+from fortytwomin_snov.contract.models import EVENT_ADAPTER, BookingEvent, broken_text
+from fortytwomin_snov.contract.store import Store
 from fortytwomin_snov.mapping import (
     STATUS_ONLY_EVENTS,
     TRIGGER_OF_EVENT,
@@ -54,16 +44,18 @@ from fortytwomin_snov.mapping import (
     prospect_fields,
     status_fields,
 )
-from fortytwomin_snov.models import (
-    EVENT_ADAPTER,
-    BookingEvent,
-    OutcomeReason,
-    Settings,
-    SyncOutcome,
-    broken_text,
-    describe_field_errors,
-)
+from fortytwomin_snov.models import OutcomeReason, Settings, SyncOutcome, describe_field_errors
 from fortytwomin_snov.snov import AddProspectResult, ProspectFields, RequestNotSent, SnovClient
+from fortytwomin_snov.snov.errors import (
+    CredentialsRejected,
+    CustomFieldNotFound,
+    ListNotFound,
+    RateLimited,
+    SnovError,
+    SnovRejected,
+    SnovServerError,
+    SnovUnreachable,
+)
 
 EVENT_MARK_TTL = 30 * 24 * 3600.0
 """How long a finished event id is remembered, so a late duplicate delivery is skipped."""

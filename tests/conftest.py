@@ -8,7 +8,7 @@ import pluggy
 import pytest
 import stamina
 
-from fortytwomin_snov.host import hookspecs
+from fortytwomin_snov.contract import hookspecs
 from fortytwomin_snov.testing.clock import ManualClock
 
 

@@ -17,18 +17,18 @@ from typing import Any
 import httpx
 import pytest
 
-from fortytwomin_snov.errors import (
+from fortytwomin_snov.contract.errors import IntegrationError
+from fortytwomin_snov.contract.store import MemoryStore
+from fortytwomin_snov.snov import SnovClient
+from fortytwomin_snov.snov.errors import (
     CredentialsRejected,
     CustomFieldNotFound,
-    IntegrationError,
     ListNotFound,
     RateLimited,
     SnovRejected,
     SnovServerError,
     SnovUnreachable,
 )
-from fortytwomin_snov.host.store import MemoryStore
-from fortytwomin_snov.snov import SnovClient
 from fortytwomin_snov.testing import Credentials, ManualClock, ProspectList, SnovEmulator
 
 HIGH_LIMIT = 10_000

@@ -14,7 +14,7 @@ import pluggy
 
 import fortytwomin_snov
 from fortytwomin_snov import hooks
-from fortytwomin_snov.host import hookspecs
+from fortytwomin_snov.contract import hookspecs
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -18,8 +18,8 @@ import pytest
 import stamina
 from pytest_httpx import HTTPXMock
 
-from fortytwomin_snov.errors import IntegrationError, InvalidCredentials, PermissionDenied
-from fortytwomin_snov.host.store import MemoryStore
+from fortytwomin_snov.contract.errors import IntegrationError, InvalidCredentials, PermissionDenied
+from fortytwomin_snov.contract.store import MemoryStore
 from fortytwomin_snov.models import load_schema
 
 API = "https://api.snov.io"

@@ -16,10 +16,11 @@ from typing import Any
 import pluggy
 import pytest
 
-from fortytwomin_snov.errors import IntegrationError, InvalidSettings
-from fortytwomin_snov.host import hookspecs, jobs
+from fortytwomin_snov.contract import hookspecs
+from fortytwomin_snov.contract.errors import IntegrationError, InvalidSettings
+from fortytwomin_snov.contract.hookspecs import hookimpl
+from fortytwomin_snov.host import jobs
 from fortytwomin_snov.host.errors import InvalidEvent, NotConnected, PluginNotFound
-from fortytwomin_snov.host.hookspecs import hookimpl
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.testing.clock import ManualClock
 

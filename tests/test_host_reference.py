@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from fortytwomin_snov.errors import InvalidCredentials, InvalidSettings
+from fortytwomin_snov.contract.errors import InvalidCredentials, InvalidSettings
 from fortytwomin_snov.host.errors import SecretKeyError
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.host.secrets import KEY_ENV, key_file_for

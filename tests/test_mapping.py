@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from fortytwomin_snov.contract.models import BOOKING_EVENT_TYPES, EVENT_ADAPTER, EVENT_TYPES
 from fortytwomin_snov.mapping import (
     STATUS_ONLY_EVENTS,
     TRIGGER_OF_EVENT,
@@ -16,7 +17,7 @@ from fortytwomin_snov.mapping import (
     status_fields,
     status_label,
 )
-from fortytwomin_snov.models import BOOKING_EVENT_TYPES, EVENT_ADAPTER, EVENT_TYPES, Settings
+from fortytwomin_snov.models import Settings
 
 LOCKED = [
     {"source": "person.email", "target": "prospect.email", "locked": True},

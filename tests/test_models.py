@@ -15,13 +15,12 @@ from jsonschema import Draft202012Validator
 from pydantic import Field, SecretStr, TypeAdapter, ValidationError, create_model
 
 from fortytwomin_snov import models
+from fortytwomin_snov.contract import models as contract_models
+from fortytwomin_snov.contract.models import EVENT_ADAPTER, Actor, BookingEvent
 from fortytwomin_snov.models import (
     CONTRACT_TYPES,
-    EVENT_ADAPTER,
     REASON_STATUS,
     SCHEMA_NAMES,
-    Actor,
-    BookingEvent,
     Connection,
     Credentials,
     Settings,
@@ -308,7 +307,7 @@ def test_settings_defaults_are_the_help_page_defaults() -> None:
 def test_event_adapter_tells_the_two_event_kinds_apart() -> None:
     assert isinstance(EVENT_ADAPTER.validate_python(example("booking-event", 0)), BookingEvent)
     submitted = EVENT_ADAPTER.validate_python(example("booking-event", 4))
-    assert isinstance(submitted, models.RoutingFormEvent)
+    assert isinstance(submitted, contract_models.RoutingFormEvent)
     assert submitted.routing_form.fields["interests"] == ["crm", "calendar"]
 
 
@@ -412,7 +411,7 @@ def test_comparison_reports_a_field_added_to_the_model_only() -> None:
 def test_comparison_reports_a_new_event_type_on_one_side() -> None:
     schema = load_schema("booking-event")
     schema["properties"]["type"]["enum"].append("booking.updated")
-    assert compare(schema, models.Event)[0].startswith("/type: constants differ")
+    assert compare(schema, contract_models.Event)[0].startswith("/type: constants differ")
 
 
 # ---- invalid documents: rejected by the schema and by the model --------------------

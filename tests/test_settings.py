@@ -19,16 +19,11 @@ import stamina
 from jsonschema import Draft202012Validator
 from pytest_httpx import HTTPXMock
 
-from fortytwomin_snov.errors import (
-    CredentialsRejected,
-    IntegrationError,
-    InvalidRequest,
-    InvalidSettings,
-    SnovRejected,
-)
-from fortytwomin_snov.host.store import MemoryStore
+from fortytwomin_snov.contract.errors import IntegrationError, InvalidRequest, InvalidSettings
+from fortytwomin_snov.contract.store import MemoryStore
 from fortytwomin_snov.models import STANDARD_TARGETS, load_schema
 from fortytwomin_snov.snov import BASE_URL_ENV
+from fortytwomin_snov.snov.errors import CredentialsRejected, SnovRejected
 from fortytwomin_snov.testing import Credentials, SnovEmulator
 from fortytwomin_snov.testing.clock import ManualClock
 

@@ -13,8 +13,7 @@ import pytest
 from pydantic import SecretStr
 from pytest_httpx import HTTPXMock
 
-from fortytwomin_snov.errors import CredentialsRejected, RateLimited, SnovServerError
-from fortytwomin_snov.host.store import MemoryStore
+from fortytwomin_snov.contract.store import MemoryStore
 from fortytwomin_snov.snov import (
     BASE_URL_ENV,
     CREDENTIALS_REJECTED,
@@ -24,6 +23,7 @@ from fortytwomin_snov.snov import (
     token_cache_key,
 )
 from fortytwomin_snov.snov import auth as auth_module
+from fortytwomin_snov.snov.errors import CredentialsRejected, RateLimited, SnovServerError
 from fortytwomin_snov.testing.clock import ManualClock
 
 USER = "user-1"

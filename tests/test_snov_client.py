@@ -11,19 +11,8 @@ import pytest
 from pytest_httpx import HTTPXMock
 
 from fortytwomin_snov import __version__
-from fortytwomin_snov.errors import (
-    ConfigurationError,
-    CredentialsRejected,
-    CustomFieldNotFound,
-    IntegrationError,
-    InvalidRequest,
-    ListNotFound,
-    RateLimited,
-    SnovRejected,
-    SnovServerError,
-    SnovUnreachable,
-)
-from fortytwomin_snov.host.store import MemoryStore
+from fortytwomin_snov.contract.errors import ConfigurationError, IntegrationError, InvalidRequest
+from fortytwomin_snov.contract.store import MemoryStore
 from fortytwomin_snov.snov import (
     BASE_URL_ENV,
     DEFAULT_TIMEOUT,
@@ -33,6 +22,15 @@ from fortytwomin_snov.snov import (
     SnovClient,
 )
 from fortytwomin_snov.snov.client import RATE_LIMIT_ENV, TIMEOUT_ENV
+from fortytwomin_snov.snov.errors import (
+    CredentialsRejected,
+    CustomFieldNotFound,
+    ListNotFound,
+    RateLimited,
+    SnovRejected,
+    SnovServerError,
+    SnovUnreachable,
+)
 from fortytwomin_snov.testing.clock import ManualClock
 
 USER = "user-1"

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fortytwomin_snov.errors import RateLimited
-from fortytwomin_snov.host.store import MemoryStore, SqliteStore
+from fortytwomin_snov.contract.store import MemoryStore
+from fortytwomin_snov.snov.errors import RateLimited
 from fortytwomin_snov.snov.limiter import FIRST_PAUSE, RateLimiter
+from fortytwomin_snov.stores import SqliteStore
 from fortytwomin_snov.testing.clock import ManualClock
 
 
@@ -369,8 +370,8 @@ def test_repr_names_the_account_only(store: MemoryStore) -> None:
 _WORKER = textwrap.dedent(
     """
     import json, sys
-    from fortytwomin_snov.errors import RateLimited
-    from fortytwomin_snov.host.store import SqliteStore
+    from fortytwomin_snov.snov.errors import RateLimited
+    from fortytwomin_snov.stores import SqliteStore
     from fortytwomin_snov.snov.limiter import RateLimiter
 
     path, count, now = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from pydantic import TypeAdapter
 
-from fortytwomin_snov.errors import (
+from fortytwomin_snov.snov.errors import (
     CredentialsRejected,
     CustomFieldNotFound,
     ListNotFound,
@@ -67,6 +67,13 @@ def test_error_text_is_bounded() -> None:
     text = snov_error_text({"errors": "x" * 5000})
     assert text is not None
     assert len(text) <= 500
+
+
+def test_error_text_never_carries_a_broken_character() -> None:
+    # JSON may spell half an emoji ("\ud83d"); the outcome's message must stay sendable.
+    text = snov_error_text({"errors": "Refused: \ud83d"})
+    assert text == "Refused: ?"
+    text.encode("utf-8")
 
 
 # ---- statuses ----------------------------------------------------------------------------

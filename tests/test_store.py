@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fortytwomin_snov.host.store import MemoryStore, SqliteStore, Store
+from fortytwomin_snov.contract.store import MemoryStore, Store
+from fortytwomin_snov.stores import SqliteStore
 from fortytwomin_snov.testing.clock import ManualClock
 
 

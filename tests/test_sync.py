@@ -44,7 +44,7 @@ import stamina
 from pytest_httpx import HTTPXMock
 
 from fortytwomin_snov.account import Account
-from fortytwomin_snov.host.store import MemoryStore
+from fortytwomin_snov.contract.store import MemoryStore
 from fortytwomin_snov.models import Credentials, load_schema
 from fortytwomin_snov.snov import BASE_URL_ENV, token_cache_key
 from fortytwomin_snov.sync import MEMBER_TTL, Marks

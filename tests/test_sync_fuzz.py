@@ -36,15 +36,16 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, ValidationError, validators
 from pytest_httpx import HTTPXMock
 
-from fortytwomin_snov.errors import (
+from fortytwomin_snov.contract.errors import (
     IntegrationError,
     InvalidCredentials,
     InvalidRequest,
     InvalidSettings,
     PermissionDenied,
 )
-from fortytwomin_snov.host.store import MemoryStore
-from fortytwomin_snov.models import Actor, load_schema
+from fortytwomin_snov.contract.models import Actor
+from fortytwomin_snov.contract.store import MemoryStore
+from fortytwomin_snov.models import load_schema
 from fortytwomin_snov.snov import BASE_URL_ENV, SnovClient
 from fortytwomin_snov.testing.clock import ManualClock
 

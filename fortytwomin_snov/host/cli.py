@@ -43,7 +43,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from fortytwomin_snov.errors import FieldError, IntegrationError, InvalidSettings
+from fortytwomin_snov.contract.errors import FieldError, IntegrationError, InvalidSettings
 from fortytwomin_snov.host.demo import (
     DEMO_ACTOR,
     DEMO_LIST_NAME,

@@ -13,7 +13,7 @@ Everything the host keeps lives in one file (default: :func:`default_database_pa
                  :mod:`fortytwomin_snov.host.jobs`).
 ``sync_log``     one row per attempt at a job, never changed afterwards.
 ``kv``           the plugin's key-value store (``host.store``), created and used by
-                 :class:`~fortytwomin_snov.host.store.SqliteStore` on the same file.
+                 :class:`~fortytwomin_snov.stores.SqliteStore` on the same file.
 ===============  ==========================================================================
 
 A new file is made readable by its owner only. The file is in WAL mode (readers never wait
@@ -42,7 +42,7 @@ from types import TracebackType
 import platformdirs
 
 from fortytwomin_snov.host.errors import DatabaseError
-from fortytwomin_snov.host.store import enable_wal
+from fortytwomin_snov.stores import enable_wal
 
 APP_NAME = "fortytwomin-snov"
 DATABASE_NAME = "host.db"

@@ -1,14 +1,14 @@
 """The reference host's own errors.
 
-They join the project's one error tree under
-:class:`~fortytwomin_snov.errors.IntegrationError`, so a front end (the CLI) catches that one
-class for every error a user can cause, from the plugin or from the host, and prints
-``str(error)``: one line, written for an admin, never holding a secret.
+They join the contract's one error tree under
+:class:`~fortytwomin_snov.contract.errors.IntegrationError`, so a front end (the CLI)
+catches that one class for every error a user can cause, from the plugin or from the host,
+and prints ``str(error)``: one line, written for an admin, never holding a secret.
 """
 
 from __future__ import annotations
 
-from fortytwomin_snov.errors import FieldError, IntegrationError
+from fortytwomin_snov.contract.errors import FieldError, IntegrationError
 
 
 class HostError(IntegrationError):

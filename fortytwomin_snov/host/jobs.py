@@ -50,7 +50,7 @@ from typing import Any, Literal, cast, get_args
 from jsonschema import Draft202012Validator, ValidationError  # type: ignore[import-untyped]
 from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 
-from fortytwomin_snov.errors import FieldError
+from fortytwomin_snov.contract.errors import FieldError
 from fortytwomin_snov.models import load_schema
 
 JobState = Literal["queued", "running", "done", "parked", "failed"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pluggy
 
-from fortytwomin_snov.host import hookspecs
+from fortytwomin_snov.contract import hookspecs
 
 
 def load_plugin_manager() -> pluggy.PluginManager:

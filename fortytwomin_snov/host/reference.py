@@ -5,10 +5,10 @@
 integration slug it was built for (``"snov"`` by default; any plugin of the contract
 works), and keeps everything in one SQLite file
 (:mod:`fortytwomin_snov.host.database`). It is the ``host`` passed to every hook:
-``host.store`` is a :class:`~fortytwomin_snov.host.store.SqliteStore` on the same file, so
+``host.store`` is a :class:`~fortytwomin_snov.stores.SqliteStore` on the same file, so
 every process working on that file shares the plugin's token, rate-limit budget and marks.
 
-Admin side (errors are the contract's :class:`~fortytwomin_snov.errors.IntegrationError`
+Admin side (errors are the contract's :class:`~fortytwomin_snov.contract.errors.IntegrationError`
 subclasses, each with a message fit to print)::
 
     host = ReferenceHost("host.db")
@@ -76,7 +76,7 @@ from typing import Any
 
 import pluggy
 
-from fortytwomin_snov.errors import FieldError, IntegrationError
+from fortytwomin_snov.contract.errors import FieldError, IntegrationError
 from fortytwomin_snov.host import jobs
 from fortytwomin_snov.host.database import Database, default_database_path
 from fortytwomin_snov.host.errors import (
@@ -98,7 +98,7 @@ from fortytwomin_snov.host.jobs import (
 )
 from fortytwomin_snov.host.plugins import load_plugin_manager
 from fortytwomin_snov.host.secrets import SecretBox, secret_fields, split_secrets
-from fortytwomin_snov.host.store import SqliteStore
+from fortytwomin_snov.stores import SqliteStore
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]

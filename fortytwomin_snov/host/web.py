@@ -62,7 +62,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from fortytwomin_snov.errors import (
+from fortytwomin_snov.contract.errors import (
     IntegrationError,
     InvalidCredentials,
     InvalidRequest,

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from fortytwomin_snov.errors import CredentialsRejected
-from fortytwomin_snov.host.store import Store
+from fortytwomin_snov.contract.store import Store
+from fortytwomin_snov.snov.errors import CredentialsRejected
 from fortytwomin_snov.snov.models import AccessToken
 from fortytwomin_snov.snov.responses import (
     CREDENTIALS_REJECTED,

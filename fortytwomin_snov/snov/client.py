@@ -23,18 +23,17 @@ import stamina
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from fortytwomin_snov import __version__
-from fortytwomin_snov.errors import (
-    ConfigurationError,
+from fortytwomin_snov.contract.errors import ConfigurationError, InvalidRequest
+from fortytwomin_snov.contract.store import Store
+from fortytwomin_snov.snov.auth import TOKEN_PATH, SnovAuth
+from fortytwomin_snov.snov.errors import (
     CustomFieldNotFound,
-    InvalidRequest,
     RateLimited,
     SnovError,
     SnovRejected,
     SnovServerError,
     SnovUnreachable,
 )
-from fortytwomin_snov.host.store import Store
-from fortytwomin_snov.snov.auth import TOKEN_PATH, SnovAuth
 from fortytwomin_snov.snov.limiter import RateLimiter
 from fortytwomin_snov.snov.models import (
     AddProspectReply,

@@ -14,7 +14,7 @@ close together), so there a slot lasts a whole window, margin included, and ever
 waits for the start of its slot.
 
 A slot further away than ``max_wait`` is given back and the caller gets
-:class:`~fortytwomin_snov.errors.RateLimited`: longer waits belong to the host's queue,
+:class:`~fortytwomin_snov.snov.errors.RateLimited`: longer waits belong to the host's queue,
 not to a blocked worker.
 
 When Snov.io answers 429 anyway (another client on the same account), the limiter
@@ -30,8 +30,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fortytwomin_snov.errors import RateLimited
-from fortytwomin_snov.host.store import Store
+from fortytwomin_snov.contract.store import Store
+from fortytwomin_snov.snov.errors import RateLimited
 
 FIRST_PAUSE = 0.5
 """Seconds every worker waits after a first 429; each further 429 in a window doubles it."""

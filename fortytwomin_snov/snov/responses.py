@@ -1,4 +1,4 @@
-"""What Snov.io answered, turned into data or into an error of :mod:`fortytwomin_snov.errors`.
+"""What Snov.io answered, turned into data or into an error of :mod:`fortytwomin_snov.snov.errors`.
 
 Every HTTP response the client receives goes through :func:`raise_for_response`, and every
 transport failure through :func:`transport_error`, so each status means the same thing
@@ -16,7 +16,7 @@ from typing import TypeVar
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from fortytwomin_snov.errors import (
+from fortytwomin_snov.snov.errors import (
     CredentialsRejected,
     CustomFieldNotFound,
     ListNotFound,
@@ -110,7 +110,8 @@ def _unchanged(text: str) -> str:
 
 
 def _clip(text: str, scrub: Scrub = _unchanged) -> str:
-    text = " ".join(scrub(text).split())
+    # A lone surrogate (JSON's "\ud83d") would make the outcome unsendable: "?" instead.
+    text = " ".join(scrub(text).split()).encode("utf-8", "replace").decode("utf-8")
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
 
 

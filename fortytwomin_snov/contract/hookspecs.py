@@ -12,7 +12,7 @@ is the result.
 Data crossing the contract is JSON (dicts, lists, strings, numbers, booleans, None)
 that validates against the published schemas in the package's ``schema/`` folder
 (``fortytwomin_snov.schema`` once installed). Errors a host should expect are the
-contract errors of :mod:`fortytwomin_snov.errors`: every one descends from
+contract errors of :mod:`fortytwomin_snov.contract.errors`: every one descends from
 ``IntegrationError`` and its message is safe to show an admin. Anything else an admin,
 a booking or Snov.io can cause is answered, never raised.
 
@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import pluggy
 
-from fortytwomin_snov.host.store import Store
+from fortytwomin_snov.contract.store import Store
 
 PROJECT_NAME = "fortytwomin"
 """The pluggy project name, and the entry point group plugins register under."""
@@ -44,7 +44,7 @@ class Host(Protocol):
 
     @property
     def store(self) -> Store:
-        """A small shared key-value store: see :class:`fortytwomin_snov.host.store.Store`."""
+        """A small shared key-value store: see :class:`fortytwomin_snov.contract.store.Store`."""
         ...
 
 
