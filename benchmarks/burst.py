@@ -729,9 +729,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "workload": {"types": workload.type_counts(), "cases": workload.case_counts()},
         "results": [result.to_json() for result in results],
+        # Relative to the checkout, or the bare name: a results file names no machine path.
         "plot": str(picture.relative_to(BENCHMARKS.parent))
         if picture.is_relative_to(BENCHMARKS.parent)
-        else str(picture),
+        else picture.name,
     }
     out.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nresults: {out}\nplot: {picture}")
