@@ -1,9 +1,9 @@
-"""The emulator against the reference: each example response in snov-api.md comes back with
-the same shape (the same keys, the same value types, arrays element by element).
+"""The emulator against Snov.io's documented example answers: each comes back with the same
+shape (the same keys, the same value types, arrays element by element).
 
-The examples are copied verbatim from /work/shared/snov-api.md, except where the reference
-elides with "..." (dropped), where it writes a non-JSON ``[...]`` (an empty array here) and
-where a line is broken to fit.
+The examples are Snov.io's own (``docs/snov-api.md`` describes each endpoint's answer, in
+sections 3 and 6), except where the documentation elides with "..." (dropped) or writes a
+non-JSON ``[...]`` (an empty array here).
 """
 
 from __future__ import annotations

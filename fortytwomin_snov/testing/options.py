@@ -1,6 +1,6 @@
 """The emulator's switches for what the Snov.io reference leaves unconfirmed.
 
-Each default is the best-supported guess (see ``/work/shared/snov-api.md``); a test that
+Each default is the best-supported guess (``docs/snov-api.md``, section 9.1); a test that
 depends on one of these guesses should run both ways.
 """
 
