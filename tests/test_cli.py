@@ -25,31 +25,13 @@ import pytest
 from cryptography.fernet import Fernet
 
 from fortytwomin_snov.testing import Credentials, Fault, SnovEmulator, seed_demo
+from tests.factories import booking_event, jsonl
 
 COMMAND = [sys.executable, "-m", "fortytwomin_snov.host.cli"]
 ADD_PROSPECT = "/v1/add-prospect-to-list"
 ACTIVE_CAMPAIGN_LIST = "Webinar follow-up"
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def booking(number: int, email: str | None, *, kind: str = "booking.created") -> dict[str, Any]:
-    return {
-        "id": f"evt-{number}",
-        "type": kind,
-        "occurred_at": f"2025-03-14T09:{number:02d}:00Z",
-        "booking": {
-            "uid": f"bk-{email}",
-            "start": "2025-03-20T15:00:00+01:00",
-            "end": "2025-03-20T15:30:00+01:00",
-            "timezone": "Europe/Berlin",
-            "invitee": {"email": email, "name": "Jane Doe"},
-        },
-    }
-
-
-def jsonl(*events: dict[str, Any]) -> str:
-    return "".join(json.dumps(event) + "\n" for event in events)
 
 
 def assert_one_error_line(result: subprocess.CompletedProcess[str], *words: str) -> str:
@@ -392,13 +374,13 @@ def test_mistakes_are_one_line(
 def test_send_reports_bad_lines_by_number_and_queues_the_good_ones(
     run: Run, tmp_path: Path
 ) -> None:
-    no_uid = booking(2, "sam@example.org")
+    no_uid = booking_event(2, "sam@example.org")
     del no_uid["booking"]["uid"]
     events = tmp_path / "events.jsonl"
     events.write_text(
-        jsonl(booking(1, "jane@example.com"), no_uid)
+        jsonl(booking_event(1, "jane@example.com"), no_uid)
         + '{"id": "evt-3",\n\n'
-        + jsonl(booking(4, "lee@example.com"))
+        + jsonl(booking_event(4, "lee@example.com"))
     )
 
     result = run("send", str(events))
@@ -414,7 +396,7 @@ def test_send_reports_bad_lines_by_number_and_queues_the_good_ones(
 
 
 def test_send_takes_one_event_spread_over_several_lines(run: Run) -> None:
-    result = run("send", "-", stdin=json.dumps(booking(1, "jane@example.com"), indent=2))
+    result = run("send", "-", stdin=json.dumps(booking_event(1, "jane@example.com"), indent=2))
 
     assert result.returncode == 0, result.stderr
     assert "Queued 1 event (job 1)." in result.stdout
@@ -427,9 +409,9 @@ def test_work_syncs_the_queue_and_log_and_replay_show_and_retry_failures(
     settings = {"target_list_id": target, "lifecycle_status_field": "Meeting status"}
     assert run("settings", "set", "-", stdin=json.dumps(settings)).returncode == 0
     burst = jsonl(
-        booking(1, "jane@example.com"),
-        booking(2, "not-an-email"),
-        booking(3, "jane@example.com", kind="booking.canceled"),
+        booking_event(1, "jane@example.com"),
+        booking_event(2, "not-an-email"),
+        booking_event(3, "jane@example.com", kind="booking.canceled", uid="bk-1"),
     )
     assert run("send", "-", stdin=burst).returncode == 0
 
@@ -483,7 +465,7 @@ def test_ctrl_c_stops_work_after_the_sync_under_way_without_losing_a_job(
     target = list_id(snov_emulator, connected, "42min bookings")
     run("settings", "set", "-", stdin=json.dumps({"target_list_id": target}))
     emails = ["jane@example.com", "sam@example.org", "lee@example.com"]
-    run("send", "-", stdin=jsonl(*(booking(n, email) for n, email in enumerate(emails, 1))))
+    run("send", "-", stdin=jsonl(*(booking_event(n, email) for n, email in enumerate(emails, 1))))
     # The first add is held at the emulator: Ctrl-C arrives while it is under way.
     arrived = threading.Event()
     take_fault = snov_emulator.state.take_fault
@@ -637,7 +619,7 @@ def test_serve_and_cli_processes_on_one_file_keep_one_intact_database(
                     batch = [f"round{round_number}-{n}@example.com" for n in range(8)]
                     emails += batch
                     first = 10 * round_number
-                    events = (booking(first + n, email) for n, email in enumerate(batch))
+                    events = (booking_event(first + n, email) for n, email in enumerate(batch))
                     assert run("send", "-", stdin=jsonl(*events)).returncode == 0
                     assert run("work", "--until-empty").returncode == 0
                     # The server's worker may still be finishing a job it claimed.

@@ -29,7 +29,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from fortytwomin_snov.snov import SnovClient
 from fortytwomin_snov.testing import Credentials, RecordedRequest, SnovEmulator
 from fortytwomin_snov.testing.clock import ManualClock
 from fortytwomin_snov.testing.pytest_plugin import RATE_LIMIT_ENV
+from tests.factories import at_minute, booking_event, routing_form_event
 
 TOKEN = "/v1/oauth/access_token"
 ADD = "/v1/add-prospect-to-list"
@@ -68,7 +69,6 @@ STATUS_LABELS = {
 }
 HOSTS = ("ana@42min.example", "ben@42min.example")
 INDUSTRIES = ("Software", "Retail", "Health care")
-START = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
 WRITE_REASONS = {
     "booking.created": {"prospect_added", "prospect_updated"},
     "routing_form.submitted": {"prospect_added", "prospect_updated"},
@@ -94,51 +94,39 @@ class Story:
         self._numbers = iter(range(1000))
 
     def _when(self, number: int, late_by: int) -> str:
-        moment = START + timedelta(minutes=2 * number - late_by)
-        return moment.isoformat().replace("+00:00", "Z")
+        return at_minute(2 * number - late_by)
 
     def booking(
         self, person: int | None, kind: str, *, email: str | None = None, late_by: int = 0
     ) -> dict[str, Any]:
         number = next(self._numbers)
         who = person if person is not None else 99
-        event = {
-            "id": f"evt-{number:03d}",
-            "type": kind,
-            "occurred_at": self._when(number, late_by),
-            "booking": {
-                "uid": f"bk-{who}",
-                "start": "2025-03-20T15:00:00+01:00",
-                "end": "2025-03-20T15:30:00+01:00",
-                "timezone": "Europe/Berlin",
-                "host": {"email": HOSTS[number % 2], "name": "Host"},
-                "invitee": {
-                    "email": email or (email_of(person) if person is not None else None),
-                    "name": f"Person {who}",
-                },
-                "answers": {"company": f"Company {who}", "industry": INDUSTRIES[who % 3]},
-            },
-        }
+        event = booking_event(
+            number,
+            email or (email_of(person) if person is not None else None),
+            kind=kind,
+            event_id=f"evt-{number:03d}",
+            occurred_at=self._when(number, late_by),
+            uid=f"bk-{who}",
+            name=f"Person {who}",
+            host={"email": HOSTS[number % 2], "name": "Host"},
+            answers={"company": f"Company {who}", "industry": INDUSTRIES[who % 3]},
+        )
         self.events.append(event)
         return event
 
     def form(self, person: int | None) -> dict[str, Any]:
         number = next(self._numbers)
         who = person if person is not None else 99
-        event = {
-            "id": f"evt-{number:03d}",
-            "type": "routing_form.submitted",
-            "occurred_at": self._when(number, 0),
-            "routing_form": {
-                "form_id": "rf_demo",
-                "submission_id": f"sub-{number}",
-                "respondent": {
-                    "email": email_of(person) if person is not None else None,
-                    "name": f"Person {who}",
-                },
-                "fields": {"team-size": str(5 * (who + 1))},
-            },
-        }
+        event = routing_form_event(
+            number,
+            email_of(person) if person is not None else None,
+            event_id=f"evt-{number:03d}",
+            occurred_at=self._when(number, 0),
+            form_id="rf_demo",
+            name=f"Person {who}",
+            fields={"team-size": str(5 * (who + 1))},
+        )
         self.events.append(event)
         return event
 

@@ -33,9 +33,7 @@ def hooks_called_by_tests() -> dict[str, list[str]]:
     for path in sorted(TESTS.rglob("test_*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for function in ast.walk(tree):
-            if not (
-                isinstance(function, ast.FunctionDef) and function.name.startswith("test_")
-            ):
+            if not (isinstance(function, ast.FunctionDef) and function.name.startswith("test_")):
                 continue
             for node in ast.walk(function):
                 if isinstance(node, ast.Attribute) and _is_hook_relay(node.value):

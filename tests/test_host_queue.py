@@ -23,6 +23,7 @@ from fortytwomin_snov.host import jobs
 from fortytwomin_snov.host.errors import InvalidEvent, NotConnected, PluginNotFound
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.testing.clock import ManualClock
+from tests.factories import booking_event
 
 SLUG = "fake"
 ADMIN = {"id": "admin-1", "role": "admin"}
@@ -103,21 +104,6 @@ class FakePlugin:
             self.disconnected.append(connection)
 
 
-def booking(number: int = 1, email: str | None = "jane@example.com") -> dict[str, Any]:
-    return {
-        "id": f"evt-{number}",
-        "type": "booking.created",
-        "occurred_at": "2025-03-14T09:30:00Z",
-        "booking": {
-            "uid": f"bk-{number}",
-            "start": "2025-03-20T15:00:00+01:00",
-            "end": "2025-03-20T15:30:00+01:00",
-            "timezone": "Europe/Berlin",
-            "invitee": {"email": email, "name": "Jane Doe"},
-        },
-    }
-
-
 @pytest.fixture
 def plugin() -> FakePlugin:
     return FakePlugin()
@@ -181,7 +167,7 @@ def ready(host: ReferenceHost) -> ReferenceHost:
 
 
 def test_an_invalid_event_is_refused_with_every_problem_by_pointer(ready: ReferenceHost) -> None:
-    event = booking()
+    event = booking_event()
     event["occurred_at"] = "yesterday"
     event["extra"] = 1
     del event["booking"]["uid"]
@@ -199,7 +185,7 @@ def test_an_invalid_event_is_refused_with_every_problem_by_pointer(ready: Refere
 
 
 def test_a_booking_event_with_a_routing_form_is_refused_at_that_field() -> None:
-    event = booking()
+    event = booking_event()
     event["routing_form"] = {}
     problems = jobs.validate_event(event)
     assert {"pointer": "/routing_form", "message": "This field is not allowed here."} in problems
@@ -208,13 +194,13 @@ def test_a_booking_event_with_a_routing_form_is_refused_at_that_field() -> None:
 def test_a_batch_is_queued_all_or_nothing_with_pointers_starting_at_the_event_index(
     ready: ReferenceHost,
 ) -> None:
-    bad = booking(2)
+    bad = booking_event(2)
     bad["type"] = "booking.moved"
     with pytest.raises(InvalidEvent) as caught:
-        ready.enqueue_many([booking(1), bad, booking(3)])
+        ready.enqueue_many([booking_event(1), bad, booking_event(3)])
     assert caught.value.errors[0]["pointer"] == "/1/type"
     assert ready.job_counts()["queued"] == 0
-    assert ready.enqueue_many([booking(1), booking(3)]) == [1, 2]
+    assert ready.enqueue_many([booking_event(1), booking_event(3)]) == [1, 2]
 
 
 # ---- job transitions -----------------------------------------------------------------
@@ -223,7 +209,7 @@ def test_a_batch_is_queued_all_or_nothing_with_pointers_starting_at_the_event_in
 def test_a_synced_outcome_closes_the_job_with_one_full_log_entry(
     ready: ReferenceHost, plugin: FakePlugin, clock: ManualClock
 ) -> None:
-    job_id = ready.enqueue(booking())
+    job_id = ready.enqueue(booking_event())
     plugin.answers.append(SYNCED)
     attempt = ready.work_once()
     assert attempt is not None
@@ -250,12 +236,12 @@ def test_a_synced_outcome_closes_the_job_with_one_full_log_entry(
     (call,) = plugin.calls
     assert call["connection"] == {**CREDENTIALS, "connected_by": "admin-1"}
     assert call["settings"] == {"list": "leads", "normalised": True}
-    assert call["event"] == booking()
+    assert call["event"] == booking_event()
     assert ready.work_once() is None
 
 
 def test_a_skipped_outcome_closes_the_job(ready: ReferenceHost, plugin: FakePlugin) -> None:
-    ready.enqueue(booking())
+    ready.enqueue(booking_event())
     plugin.answers.append(outcome("skipped", "duplicate_event"))
     attempt = ready.work_once()
     assert attempt is not None
@@ -266,7 +252,7 @@ def test_a_skipped_outcome_closes_the_job(ready: ReferenceHost, plugin: FakePlug
 def test_a_deferred_job_runs_again_only_after_retry_after(
     ready: ReferenceHost, plugin: FakePlugin, clock: ManualClock
 ) -> None:
-    job_id = ready.enqueue(booking())
+    job_id = ready.enqueue(booking_event())
     plugin.answers += [outcome("deferred", "rate_limited", retry_after=42), SYNCED]
     first = ready.work_once()
     assert first is not None
@@ -289,7 +275,7 @@ def test_after_a_rate_limited_attempt_the_worker_waits_before_the_next_job(
     ready: ReferenceHost, plugin: FakePlugin, clock: ManualClock
 ) -> None:
     # The budget is the account's: claiming the next job at once would only be refused.
-    ready.enqueue_many([booking(), booking()])
+    ready.enqueue_many([booking_event(), booking_event()])
     plugin.answers += [outcome("deferred", "rate_limited", retry_after=7), SYNCED, SYNCED]
     slept_before = list(clock.slept)
     summary = ready.work(until_empty=True)
@@ -300,7 +286,7 @@ def test_after_a_rate_limited_attempt_the_worker_waits_before_the_next_job(
 def test_a_failure_blocked_on_settings_waits_until_settings_are_saved(
     ready: ReferenceHost, plugin: FakePlugin
 ) -> None:
-    job_id = ready.enqueue(booking())
+    job_id = ready.enqueue(booking_event())
     plugin.answers += [outcome("failed", "list_not_found", blocked_on="settings"), SYNCED]
     attempt = ready.work_once()
     assert attempt is not None
@@ -326,7 +312,7 @@ def test_a_failure_blocked_on_settings_waits_until_settings_are_saved(
 def test_a_failure_blocked_on_credentials_waits_until_connected_again(
     ready: ReferenceHost, plugin: FakePlugin
 ) -> None:
-    ready.enqueue(booking())
+    ready.enqueue(booking_event())
     plugin.answers += [outcome("failed", "credentials_rejected", blocked_on="credentials"), SYNCED]
     attempt = ready.work_once()
     assert attempt is not None
@@ -343,7 +329,7 @@ def test_a_failure_blocked_on_credentials_waits_until_connected_again(
 def test_a_fix_saved_while_the_attempt_runs_queues_the_job_at_once(
     ready: ReferenceHost, plugin: FakePlugin
 ) -> None:
-    ready.enqueue(booking())
+    ready.enqueue(booking_event())
 
     def admin_saves_meanwhile(host: ReferenceHost, event: dict[str, Any]) -> dict[str, Any]:
         host.save_settings({"list": "fixed"})  # nothing is parked yet, so nothing re-queued
@@ -361,7 +347,7 @@ def test_a_fix_saved_while_the_attempt_runs_queues_the_job_at_once(
 def test_other_failures_stay_failed_until_replayed(
     ready: ReferenceHost, plugin: FakePlugin
 ) -> None:
-    first, second, third = ready.enqueue_many([booking(1), booking(2), booking(3)])
+    first, second, third = ready.enqueue_many([booking_event(n) for n in (1, 2, 3)])
     plugin.answers += [outcome("failed", "snov_rejected")] * 2 + [SYNCED]
     ready.work(until_empty=True)
     assert ready.job_counts() == {"queued": 0, "running": 0, "done": 1, "parked": 0, "failed": 2}
@@ -380,7 +366,7 @@ def test_other_failures_stay_failed_until_replayed(
 
 
 def test_replay_can_name_a_parked_job(ready: ReferenceHost, plugin: FakePlugin) -> None:
-    job_id = ready.enqueue(booking())
+    job_id = ready.enqueue(booking_event())
     plugin.answers += [outcome("failed", "list_not_found", blocked_on="settings"), SYNCED]
     ready.work_once()
     assert ready.replay() == []
@@ -394,7 +380,7 @@ def test_text_utf8_cannot_hold_is_kept_in_the_event_and_shown_replaced_in_the_lo
     ready: ReferenceHost, plugin: FakePlugin
 ) -> None:
     half_an_emoji = "\ud83d"
-    event = booking(email=f"jane{half_an_emoji}@example.com")
+    event = booking_event(email=f"jane{half_an_emoji}@example.com")
     event["booking"]["invitee"]["name"] = f"Jane {half_an_emoji}"
     job_id = ready.enqueue(event)
     plugin.answers.append(
@@ -416,7 +402,7 @@ def test_text_utf8_cannot_hold_is_kept_in_the_event_and_shown_replaced_in_the_lo
 def test_without_a_connection_jobs_wait_on_credentials_then_on_settings(
     host: ReferenceHost, plugin: FakePlugin
 ) -> None:
-    host.enqueue(booking())
+    host.enqueue(booking_event())
     attempt = host.work_once()
     assert attempt is not None
     assert (attempt.entry.reason, attempt.entry.blocked_on) == ("not_connected", "credentials")
@@ -484,7 +470,7 @@ def test_a_plugin_that_does_not_answer_properly_fails_the_job_and_the_worker_goe
             raise answer
         return answer
 
-    ready.enqueue_many([booking(1), booking(2)])
+    ready.enqueue_many([booking_event(1), booking_event(2)])
     plugin.answers += [misbehave, SYNCED]
     summary = ready.work(until_empty=True)
     assert summary.statuses == {"failed": 1, "synced": 1}
@@ -506,7 +492,7 @@ def test_a_slug_no_plugin_answers_for_is_named(make_host: Callable[..., Referenc
 def test_a_job_held_by_a_worker_that_died_is_taken_again_when_its_lease_runs_out(
     ready: ReferenceHost, plugin: FakePlugin, clock: ManualClock
 ) -> None:
-    job_id = ready.enqueue(booking())
+    job_id = ready.enqueue(booking_event())
     with ready.database.transaction() as tx:
         held = jobs.claim_job(tx, SLUG, worker="dead-worker", now=clock(), lease=ready.lease)
     assert held is not None
@@ -530,7 +516,7 @@ def test_a_worker_that_lost_its_lease_still_logs_and_its_final_outcome_closes_th
     make_host: Callable[..., ReferenceHost],
 ) -> None:
     other = make_host(worker_id="worker-b")
-    ready.enqueue(booking())
+    ready.enqueue(booking_event())
 
     def slow_then_synced(host: ReferenceHost, event: dict[str, Any]) -> dict[str, Any]:
         clock.advance(ready.lease)  # the call outlasts the lease (no heartbeat in time)
@@ -559,7 +545,7 @@ def test_the_lease_is_renewed_while_the_plugin_works(
     host.connect(CREDENTIALS, ADMIN)
     host.save_settings({"list": "leads"})
     other = make_host(worker_id="worker-b")
-    job_id = host.enqueue(booking())
+    job_id = host.enqueue(booking_event())
     renewed = threading.Event()
     extend_lease = jobs.extend_lease
 
@@ -590,7 +576,7 @@ def test_the_lease_is_renewed_while_the_plugin_works(
 def test_an_interrupted_attempt_gives_the_job_back_untried(
     ready: ReferenceHost, plugin: FakePlugin
 ) -> None:
-    job_id = ready.enqueue(booking())
+    job_id = ready.enqueue(booking_event())
 
     def interrupted(host: ReferenceHost, event: dict[str, Any]) -> Any:
         raise KeyboardInterrupt
@@ -613,7 +599,7 @@ def test_an_interrupted_attempt_gives_the_job_back_untried(
 def test_work_until_empty_waits_for_deferred_jobs_and_reports_each_attempt(
     ready: ReferenceHost, plugin: FakePlugin, clock: ManualClock
 ) -> None:
-    ready.enqueue_many([booking(1), booking(2)])
+    ready.enqueue_many([booking_event(1), booking_event(2)])
     plugin.answers += [
         outcome("deferred", "snov_unavailable", retry_after=60),
         SYNCED,
@@ -634,7 +620,7 @@ def test_work_until_empty_waits_for_deferred_jobs_and_reports_each_attempt(
 def test_work_until_empty_leaves_parked_and_failed_jobs_for_the_admin(
     ready: ReferenceHost, plugin: FakePlugin
 ) -> None:
-    ready.enqueue_many([booking(1), booking(2)])
+    ready.enqueue_many([booking_event(1), booking_event(2)])
     plugin.answers += [
         outcome("failed", "list_not_found", blocked_on="settings"),
         outcome("failed", "snov_rejected"),
@@ -645,7 +631,7 @@ def test_work_until_empty_leaves_parked_and_failed_jobs_for_the_admin(
 
 
 def test_work_stops_between_attempts_when_asked(ready: ReferenceHost, plugin: FakePlugin) -> None:
-    ready.enqueue_many([booking(1), booking(2)])
+    ready.enqueue_many([booking_event(1), booking_event(2)])
     plugin.answers += [SYNCED, SYNCED]
     stop = threading.Event()
     summary = ready.work(stop=stop, on_progress=lambda attempt: stop.set())
@@ -661,7 +647,7 @@ def test_work_as_a_service_keeps_waiting_for_new_jobs(
     def sleep(seconds: float) -> None:
         waits.append(seconds)
         if len(waits) == 3:
-            ready.enqueue(booking())
+            ready.enqueue(booking_event())
             plugin.answers.append(SYNCED)
         clock.advance(seconds)
 
@@ -687,7 +673,7 @@ def test_work_as_a_service_keeps_waiting_for_new_jobs(
 def test_the_log_is_newest_first_and_filters_by_status_job_and_event(
     ready: ReferenceHost, plugin: FakePlugin
 ) -> None:
-    ids = ready.enqueue_many([booking(1), booking(2), booking(3)])
+    ids = ready.enqueue_many([booking_event(1), booking_event(2), booking_event(3)])
     plugin.answers += [
         outcome("failed", "snov_rejected"),
         SYNCED,
@@ -712,7 +698,7 @@ def test_status_says_who_connected_what_is_saved_and_how_the_queue_stands(
     host.connect(CREDENTIALS, ADMIN)
     clock.advance(5)
     host.save_settings({"list": "leads"})
-    host.enqueue_many([booking(1), booking(2)])
+    host.enqueue_many([booking_event(1), booking_event(2)])
     plugin.answers.append(SYNCED)
     host.work_once()
     status = host.status()
@@ -733,7 +719,7 @@ def test_status_says_who_connected_what_is_saved_and_how_the_queue_stands(
 def test_disconnect_tells_the_plugin_and_keeps_jobs_and_settings(
     ready: ReferenceHost, plugin: FakePlugin
 ) -> None:
-    ready.enqueue(booking())
+    ready.enqueue(booking_event())
     assert ready.disconnect() is True
     assert plugin.disconnected == [{**CREDENTIALS, "connected_by": "admin-1"}]
     assert ready.disconnect() is False

@@ -23,38 +23,11 @@ from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.host.secrets import KEY_ENV, key_file_for
 from fortytwomin_snov.testing import Credentials, SnovEmulator
 from fortytwomin_snov.testing.clock import ManualClock
+from tests.factories import booking_event, routing_form_event
 
 ADD_PROSPECT = "/v1/add-prospect-to-list"
 ADMIN = {"id": "usr_admin", "role": "admin"}
 STATUS_FIELD = "Meeting status"
-
-
-def booking(number: int, email: str, *, kind: str = "booking.created") -> dict[str, Any]:
-    return {
-        "id": f"evt-{number}",
-        "type": kind,
-        "occurred_at": f"2025-03-14T09:{number % 60:02d}:00Z",
-        "booking": {
-            "uid": f"bk-{number}",
-            "start": "2025-03-20T15:00:00+01:00",
-            "end": "2025-03-20T15:30:00+01:00",
-            "timezone": "Europe/Berlin",
-            "invitee": {"email": email, "name": "Jane Doe"},
-        },
-    }
-
-
-def routing_form(number: int, email: str) -> dict[str, Any]:
-    return {
-        "id": f"evt-{number}",
-        "type": "routing_form.submitted",
-        "occurred_at": "2025-03-14T12:45:07+00:00",
-        "routing_form": {
-            "form_id": "rf_demo",
-            "submission_id": f"sub-{number}",
-            "respondent": {"email": email, "name": "Lee Chen"},
-        },
-    }
 
 
 @pytest.fixture
@@ -120,7 +93,7 @@ def test_connect_settings_and_a_booking_end_to_end(
     assert saved.settings["triggers"]["booking_created"] is True  # defaults filled in
     assert host.saved_settings() == dataclasses.replace(saved, requeued=0)
 
-    job_id = host.enqueue(booking(1, "jane@example.com"))
+    job_id = host.enqueue(booking_event(1, "jane@example.com"))
     summary = host.work(until_empty=True)
     assert summary.statuses == {"synced": 1}
     (entry,) = host.sync_log()
@@ -139,8 +112,8 @@ def test_connect_settings_and_a_booking_end_to_end(
 def test_skipped_events_close_their_jobs_a_duplicate_delivery_included(
     ready: ReferenceHost, snov_emulator: SnovEmulator, account: Credentials, target_list: int
 ) -> None:
-    event = booking(1, "jane@example.com")
-    ready.enqueue_many([event, event, routing_form(2, "lee@example.com")])
+    event = booking_event(1, "jane@example.com")
+    ready.enqueue_many([event, event, routing_form_event(2, "lee@example.com")])
     ready.work(until_empty=True)
     outcomes = [(e.event_id, e.status, e.reason) for e in reversed(ready.sync_log())]
     assert outcomes == [
@@ -159,7 +132,7 @@ def test_snov_failing_defers_the_job_until_retry_after(
     target_list: int,
     clock: ManualClock,
 ) -> None:
-    job_id = ready.enqueue(booking(1, "jane@example.com"))
+    job_id = ready.enqueue(booking_event(1, "jane@example.com"))
     snov_emulator.state.fail_next(3, status=503, path=ADD_PROSPECT)  # every in-place retry
     attempt = ready.work_once()
     assert attempt is not None
@@ -186,7 +159,7 @@ def test_revoked_keys_park_the_job_until_snov_is_connected_again(
     target_list: int,
 ) -> None:
     snov_emulator.state.revoke_credentials(account.client_id)
-    ready.enqueue(booking(1, "jane@example.com"))
+    ready.enqueue(booking_event(1, "jane@example.com"))
     attempt = ready.work_once()
     assert attempt is not None
     assert (attempt.entry.reason, attempt.entry.blocked_on) == (
@@ -211,7 +184,7 @@ def test_a_deleted_list_parks_the_job_until_new_settings_are_saved(
     ready: ReferenceHost, snov_emulator: SnovEmulator, account: Credentials, target_list: int
 ) -> None:
     snov_emulator.state.delete_list(account.client_id, target_list)
-    ready.enqueue(booking(1, "jane@example.com"))
+    ready.enqueue(booking_event(1, "jane@example.com"))
     attempt = ready.work_once()
     assert attempt is not None
     assert (attempt.entry.reason, attempt.entry.blocked_on) == ("list_not_found", "settings")
@@ -232,7 +205,7 @@ def test_a_deleted_list_parks_the_job_until_new_settings_are_saved(
 def test_a_failure_nobody_can_fix_in_settings_stays_failed_until_replayed(
     ready: ReferenceHost,
 ) -> None:
-    job_id = ready.enqueue(booking(1, "jane-at-example"))
+    job_id = ready.enqueue(booking_event(1, "jane-at-example"))
     ready.work(until_empty=True)
     (failed,) = ready.sync_log(status="failed")
     assert (failed.reason, failed.blocked_on) == ("invalid_event", None)
@@ -245,7 +218,7 @@ def test_a_failure_nobody_can_fix_in_settings_stays_failed_until_replayed(
 def test_the_api_secret_is_not_readable_in_the_database_file(
     ready: ReferenceHost, tmp_path: Path, account: Credentials
 ) -> None:
-    ready.enqueue(booking(1, "jane@example.com"))
+    ready.enqueue(booking_event(1, "jane@example.com"))
     ready.work(until_empty=True)
     files = [ready.path, ready.path.with_name(ready.path.name + "-wal")]
     raw = b"".join(path.read_bytes() for path in files if path.exists())
@@ -277,7 +250,7 @@ def test_a_wrong_key_is_a_clear_error_and_parks_jobs_until_connected_again(
         assert caught.value.__cause__ is None
         assert caught.value.__suppress_context__ is True
 
-        wrong.enqueue(booking(1, "jane@example.com"))
+        wrong.enqueue(booking_event(1, "jane@example.com"))
         attempt = wrong.work_once()
         assert attempt is not None
         assert (attempt.entry.reason, attempt.job_state) == ("connection_unreadable", "parked")

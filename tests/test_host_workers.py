@@ -28,6 +28,7 @@ from fortytwomin_snov.host.secrets import KEY_ENV
 from fortytwomin_snov.testing import Credentials, SnovEmulator
 from fortytwomin_snov.testing.clock import ManualClock
 from fortytwomin_snov.testing.pytest_plugin import API_BASE_ENV, RATE_LIMIT_ENV, TEST_RATE_LIMIT
+from tests.factories import booking_event
 
 LOOKUP = "/v1/get-prospects-by-email"
 ADD_PROSPECT = "/v1/add-prospect-to-list"
@@ -50,21 +51,6 @@ WORKER = textwrap.dedent(
         host.work(until_empty=True, poll_interval=0.05, on_progress=report)
     """
 )
-
-
-def booking(number: int) -> dict[str, Any]:
-    return {
-        "id": f"evt-{number}",
-        "type": "booking.created",
-        "occurred_at": "2025-03-14T09:30:00Z",
-        "booking": {
-            "uid": f"bk-{number}",
-            "start": "2025-03-20T15:00:00+01:00",
-            "end": "2025-03-20T15:30:00+01:00",
-            "timezone": "Europe/Berlin",
-            "invitee": {"email": f"person{number}@example.com", "name": f"Person {number}"},
-        },
-    }
 
 
 class Worker:
@@ -167,7 +153,9 @@ def database(tmp_path: Path, account: Credentials, target_list: int) -> Path:
     with ReferenceHost(path, environ={}) as host:
         host.connect({"api_user_id": account.client_id, "api_secret": account.client_secret}, ADMIN)
         host.save_settings({"target_list_id": target_list})
-        host.enqueue_many([booking(number) for number in range(EVENTS)])
+        host.enqueue_many(
+            [booking_event(n, f"person{n}@example.com", name=f"Person {n}") for n in range(EVENTS)]
+        )
     return path
 
 

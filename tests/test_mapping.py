@@ -18,6 +18,7 @@ from fortytwomin_snov.mapping import (
     status_label,
 )
 from fortytwomin_snov.models import Settings
+from tests.factories import booking_event, routing_form_event
 
 LOCKED = [
     {"source": "person.email", "target": "prospect.email", "locked": True},
@@ -33,39 +34,27 @@ def booking(
     answers: dict[str, Any] | None = None,
     host: dict[str, Any] | None = None,
 ) -> Event:
-    document: dict[str, Any] = {
-        "id": "evt_1",
-        "type": kind,
-        "occurred_at": "2025-03-14T09:30:00Z",
-        "booking": {
-            "uid": "bk_1",
-            "start": "2025-03-20T15:00:00Z",
-            "end": "2025-03-20T15:30:00Z",
-            "timezone": "Europe/Berlin",
-            "invitee": {"email": "jane@example.com"} if invitee is None else invitee,
-            "answers": answers or {},
-        },
-    }
-    if host is not None:
-        document["booking"]["host"] = host
-    return EVENT_ADAPTER.validate_python(document)
+    """A booking event as the plugin reads it; the invitee has only an email unless given."""
+    return EVENT_ADAPTER.validate_python(
+        booking_event(
+            kind=kind,
+            invitee={"email": "jane@example.com"} if invitee is None else invitee,
+            answers=answers,
+            host=host,
+        )
+    )
 
 
 def submission(
     *, respondent: dict[str, Any] | None = None, fields: dict[str, Any] | None = None
 ) -> Event:
+    """A routing-form submission as the plugin reads it; the respondent has only an email
+    unless given."""
     return EVENT_ADAPTER.validate_python(
-        {
-            "id": "evt_2",
-            "type": "routing_form.submitted",
-            "occurred_at": "2025-03-14T09:30:00Z",
-            "routing_form": {
-                "form_id": "rf_1",
-                "submission_id": "sub_1",
-                "fields": fields or {},
-                "respondent": {"email": "lee@example.com"} if respondent is None else respondent,
-            },
-        }
+        routing_form_event(
+            respondent={"email": "lee@example.com"} if respondent is None else respondent,
+            fields=fields,
+        )
     )
 
 

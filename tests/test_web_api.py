@@ -16,24 +16,10 @@ from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.host.web import create_app
 from fortytwomin_snov.host.web_server import AdminServer
 from fortytwomin_snov.testing import Credentials, SnovEmulator, seed_demo
+from tests.factories import booking_event
 
 API = "/api/integrations/snov"
 JSON = {"Content-Type": "application/json"}
-
-
-def booking(email: str | None, number: int = 1) -> dict[str, Any]:
-    return {
-        "id": f"evt-{number}",
-        "type": "booking.created",
-        "occurred_at": f"2025-03-14T09:{number:02d}:00Z",
-        "booking": {
-            "uid": f"bk-{number}",
-            "start": "2025-03-20T15:00:00+01:00",
-            "end": "2025-03-20T15:30:00+01:00",
-            "timezone": "Europe/Berlin",
-            "invitee": {"email": email, "name": "Jane Doe"},
-        },
-    }
 
 
 @pytest.fixture
@@ -249,7 +235,7 @@ def test_the_log_is_filtered_by_status_and_marks_what_can_be_replayed(
         item for item in snov_emulator.state.lists(connected.client_id) if not item.deleted
     )
     host.save_settings({"target_list_id": target.id})
-    host.enqueue_many([booking("jane@example.com", 1), booking("dana@example", 2)])
+    host.enqueue_many([booking_event(1, "jane@example.com"), booking_event(2, "dana@example")])
     host.work(until_empty=True)
 
     everything = client.get(f"{API}/log").json()

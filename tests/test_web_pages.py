@@ -34,6 +34,7 @@ from fortytwomin_snov.host.web_frontend import default_frontend_root, ensure_bui
 from fortytwomin_snov.host.web_server import AdminServer, QueueWorker, prepare_demo
 from fortytwomin_snov.testing import Credentials, SnovEmulator, seed_demo
 from fortytwomin_snov.testing.demo import DEMO_CREDENTIALS
+from tests.factories import booking_event, jsonl
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -397,21 +398,6 @@ def test_when_snov_cannot_be_asked_the_notice_shows_and_the_form_takes_free_entr
 # ---- the sync log --------------------------------------------------------------------------
 
 
-def booking(email: str, number: int = 1) -> dict[str, Any]:
-    return {
-        "id": f"evt-web-{number}",
-        "type": "booking.created",
-        "occurred_at": f"2025-03-14T09:{number:02d}:00Z",
-        "booking": {
-            "uid": f"bk-web-{number}",
-            "start": "2025-03-20T15:00:00+01:00",
-            "end": "2025-03-20T15:30:00+01:00",
-            "timezone": "Europe/Berlin",
-            "invitee": {"email": email, "name": "Jane Doe"},
-        },
-    }
-
-
 def run_cli(site: Site, snov_emulator: SnovEmulator, *args: str, stdin: str = "") -> str:
     environ = {
         **{
@@ -437,8 +423,9 @@ def test_a_booking_sent_through_the_cli_shows_in_the_log_with_its_outcome(
     page: Page, connected: Site, snov_emulator: SnovEmulator, keys: Credentials
 ) -> None:
     connected.host.save_settings({"target_list_id": list_id(snov_emulator, keys, PLAIN_LIST)})
-    events = "\n".join(
-        json.dumps(event) for event in (booking("jane@example.com", 1), booking("dana@example", 2))
+    events = jsonl(
+        booking_event(1, "jane@example.com", event_id="evt-web-1", uid="bk-web-1"),
+        booking_event(2, "dana@example", event_id="evt-web-2", uid="bk-web-2"),
     )
     run_cli(connected, snov_emulator, "send", "-", stdin=events)
     run_cli(connected, snov_emulator, "work", "--until-empty")
@@ -482,7 +469,7 @@ def test_replay_runs_a_failed_sync_again(
     snov_emulator.state.create_prospect(
         keys.client_id, target, {"email": "jane@example.com", "first_name": "Old"}
     )
-    site.host.enqueue(booking("jane@example.com"))
+    site.host.enqueue(booking_event(1, "jane@example.com", event_id="evt-web-1", uid="bk-web-1"))
 
     page.goto(site.url("/integrations/snov/log"))
     entries = page.locator("tbody tr")
