@@ -1,11 +1,14 @@
 """The sync engine: one booking or routing-form event in, one outcome out.
 
-:func:`decide` holds the help page's rules in one place and is pure: invalid input, no
-target list, trigger off, no email, no lifecycle field. :func:`sync_event` then takes the
-marks that several workers share through the host's store (the event's idempotency
-mark, a short lock on the person, the time of the last status written for them) and
-writes to Snov.io through :class:`Membership`, which makes sure the person really ends up
-in the target list.
+The help page's rules live in :mod:`fortytwomin_snov.rules`. :func:`sync_event` parses the
+event and the settings, asks :func:`~fortytwomin_snov.rules.target_of` whom to write, takes
+the marks that several workers share through the host's store (the event's idempotency
+mark, a short lock on the person, the time of the last status written for them), hands
+what they say to :func:`~fortytwomin_snov.rules.decide`, and carries out its plan through
+:class:`Membership`, which makes sure the person really ends up in the target list.
+
+It stays one module over 400 lines because the marks, the membership steps and the outcome
+are one protocol: each step noted, lock held or id freed only makes sense beside the others.
 
 Snov.io's ``add-prospect-to-list`` answers in three ways that matter here:
 
@@ -34,17 +37,11 @@ from pydantic import ValidationError
 from fortytwomin_snov import SLUG
 from fortytwomin_snov.account import Account
 from fortytwomin_snov.contract.errors import FieldError, InvalidCredentials
-from fortytwomin_snov.contract.models import EVENT_ADAPTER, BookingEvent, broken_text
+from fortytwomin_snov.contract.models import EVENT_ADAPTER, broken_text
 from fortytwomin_snov.contract.store import Store
-from fortytwomin_snov.mapping import (
-    STATUS_ONLY_EVENTS,
-    TRIGGER_OF_EVENT,
-    Event,
-    person_of,
-    prospect_fields,
-    status_fields,
-)
-from fortytwomin_snov.models import OutcomeReason, Settings, SyncOutcome, describe_field_errors
+from fortytwomin_snov.mapping import Event
+from fortytwomin_snov.models import Settings, SyncOutcome, describe_field_errors
+from fortytwomin_snov.rules import History, Plan, Skip, Target, decide, left_alone, target_of
 from fortytwomin_snov.snov import AddProspectResult, ProspectFields, RequestNotSent, SnovClient
 from fortytwomin_snov.snov.errors import (
     CredentialsRejected,
@@ -77,62 +74,7 @@ STATUS_AT_TTL = 400 * 24 * 3600.0
 UNAVAILABLE_RETRY = 60.0
 """Seconds before an event that met a 5xx or a network failure runs again."""
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PROSPECT_ID = re.compile(r"[!-~]{1,200}")  # the outcome schema's identifier
-
-
-@dataclass(frozen=True)
-class Skip:
-    """Nothing to write, and why."""
-
-    reason: OutcomeReason
-    message: str
-
-
-@dataclass(frozen=True)
-class Write:
-    """What to write to Snov.io for one event."""
-
-    email: str
-    list_id: int
-    status_only: bool
-    """A cancel, reschedule or no-show: only the status changes."""
-
-
-_TRIGGER_WORDS = {
-    "booking_created": "New bookings",
-    "booking_canceled": "Cancellations",
-    "booking_rescheduled": "Reschedules",
-    "booking_no_show": "No-shows",
-    "routing_form_submitted": "Routing-form submissions",
-}
-
-
-def decide(event: Event, settings: Settings) -> Skip | Write:
-    """The help page's rules, before anything is sent."""
-    if settings.target_list_id is None:
-        return Skip(
-            "no_target_list",
-            "No Snov.io target list is chosen, so nothing syncs: choose one in the settings.",
-        )
-    trigger = TRIGGER_OF_EVENT[event.type]
-    if not getattr(settings.triggers, trigger):
-        return Skip(
-            "trigger_off",
-            f"{_TRIGGER_WORDS[trigger]} are turned off in the Snov.io settings.",
-        )
-    email = person_of(event).email
-    if email is None:
-        who = "respondent" if event.type == "routing_form.submitted" else "invitee"
-        return Skip("no_email", f"The {who} has no email address, and Snov.io needs one.")
-    status_only = event.type in STATUS_ONLY_EVENTS
-    if status_only and settings.lifecycle_status_field is None:
-        return Skip(
-            "no_lifecycle_field",
-            "No lifecycle status field is chosen, so cancellations, reschedules and no-shows"
-            " have nothing to write: choose one in the settings.",
-        )
-    return Write(email=email, list_id=settings.target_list_id, status_only=status_only)
 
 
 # ---- the outcome ---------------------------------------------------------------------
@@ -161,6 +103,11 @@ class Outcomes:
             }
         )
         return outcome.to_json()
+
+    def skip(self, skip: Skip) -> dict[str, Any]:
+        return self.make(
+            skip.status, skip.reason, skip.message, email=skip.email, list_id=skip.list_id
+        )
 
 
 def _said(problem: FieldError) -> str:
@@ -252,6 +199,12 @@ class Marks:
 
     def remember_status_at(self, moment: float) -> None:
         self._store.set(f"snov:status-at:{self._person}", repr(moment), ttl=STATUS_AT_TTL)
+
+    def history(self, *, event_done: bool) -> History:
+        """What the rules need from the store; read under the person's lock."""
+        if event_done:  # the rules stop at the duplicate: nothing else matters
+            return History(event_done=True)
+        return History(last_status_at=self.last_status_at(), in_list=self.is_member())
 
 
 # ---- membership: getting the person into the list -----------------------------------
@@ -440,42 +393,23 @@ def sync_event(
             f"The saved settings are not valid: {describe_field_errors(exc)}.",
             blocked_on="settings",
         )
-    decision = decide(event, settings)
-    if isinstance(decision, Skip):
-        return outcomes.make("skipped", decision.reason, decision.message)
-    if not _EMAIL.fullmatch(decision.email):
-        pointer = (
-            "/booking/invitee/email"
-            if isinstance(event, BookingEvent)
-            else "/routing_form/respondent/email"
-        )
-        return outcomes.make(
-            "failed",
-            "invalid_event",
-            f"The event is not valid: {pointer}: '{decision.email}' is not an email address.",
-            email=decision.email,
-        )
+    target = target_of(event, settings)
+    if isinstance(target, Skip):
+        return outcomes.skip(target)
     try:
         account = Account.for_connection(connection, store)
     except InvalidCredentials as error:
         return outcomes.make("failed", "invalid_connection", str(error), blocked_on="credentials")
     with account:
-        return _sync_person(event, settings, decision, account, outcomes)
+        return _sync_person(event, settings, target, account, outcomes)
 
 
 def _sync_person(
-    event: Event, settings: Settings, write: Write, account: Account, outcomes: Outcomes
+    event: Event, settings: Settings, target: Target, account: Account, outcomes: Outcomes
 ) -> dict[str, Any]:
-    marks = Marks(account.store, account, write.list_id, write.email)
-    where = {"email": write.email, "list_id": write.list_id}
+    marks = Marks(account.store, account, target.list_id, target.email)
+    where = {"email": target.email, "list_id": target.list_id}
     claim = marks.claim_event(event.id)
-    if claim == "done":
-        return outcomes.make(
-            "skipped",
-            "duplicate_event",
-            "This event was delivered before and is already synced.",
-            **where,
-        )
     if claim == "running":
         # Not "duplicate": the worker holding it may have died, and then this is the retry.
         return outcomes.make(
@@ -485,21 +419,28 @@ def _sync_person(
             retry_after=IN_PROGRESS_RETRY,
             **where,
         )
-    if not marks.lock_person(event.id):
+    if claim == "claimed" and not marks.lock_person(event.id):
         marks.finish_event(event.id, final=False)
         return outcomes.make(
             "deferred",
             "in_progress",
-            f"Another event for {write.email} is being synced; this one runs again shortly.",
+            f"Another event for {target.email} is being synced; this one runs again shortly.",
             retry_after=IN_PROGRESS_RETRY,
             **where,
         )
     try:
-        outcome = _write(event, settings, write, account, marks, outcomes, where)
+        decision = decide(event, settings, marks.history(event_done=claim == "done"))
+        if isinstance(decision, Skip):
+            outcome = outcomes.skip(decision)
+        else:
+            outcome = _apply(decision, account, marks, outcomes, event.id)
     except BaseException:
-        marks.unlock_person()
-        marks.finish_event(event.id, final=False)
+        if claim == "claimed":
+            marks.unlock_person()
+            marks.finish_event(event.id, final=False)
         raise
+    if claim == "done":  # a duplicate: the event's id and the person were never held
+        return outcome
     if outcome["reason"] == "snov_unavailable":
         marks.hold_person_for_retry(event.id)
     else:
@@ -509,95 +450,57 @@ def _sync_person(
     return outcome
 
 
-def _write(
-    event: Event,
-    settings: Settings,
-    write: Write,
-    account: Account,
-    marks: Marks,
-    outcomes: Outcomes,
-    where: dict[str, Any],
+def _apply(
+    plan: Plan, account: Account, marks: Marks, outcomes: Outcomes, event_id: str
 ) -> dict[str, Any]:
-    is_booking = isinstance(event, BookingEvent)
-    if is_booking:
-        last = marks.last_status_at()
-        if last is not None and event.occurred_at.timestamp() < last:
-            return outcomes.make(
-                "skipped",
-                "stale_event",
-                f"A later change to {write.email}'s meeting was synced already; this older"
-                " one is not applied.",
-                **where,
-            )
-    known = marks.is_member()
-    skip_existing = settings.existing_prospect == "skip" and not write.status_only
-    if known and skip_existing:
-        return _left_alone(write, outcomes, where)
-    full = prospect_fields(event, settings)
-    # A status event changes only the status of someone already there, in either mode.
-    update = status_fields(event, settings) if write.status_only else full
-    membership = Membership(account.client, marks, write.list_id, event.id)
+    """Carry out the plan: the person into the list, and the outcome Snov.io's answers earn."""
+    membership = Membership(account.client, marks, plan.list_id, event_id)
     try:
-        if known:
-            written = membership.update_known(update)
-        elif settings.existing_prospect == "skip":
-            written = membership.add_unless_present(full, update if write.status_only else None)
+        if plan.route == "add_unless_present":
+            written = membership.add_unless_present(plan.fields, plan.update)
         else:
-            written = membership.upsert_unknown(full, update)
+            assert plan.update is not None, "only a lookup may leave a prospect alone"
+            if plan.route == "update":
+                written = membership.update_known(plan.update)
+            else:
+                written = membership.upsert_unknown(plan.fields, plan.update)
     except SnovError as error:
-        return _trouble(error, write, outcomes, where)
-    if skip_existing and not written.added:
-        return _left_alone(write, outcomes, where)
-    if is_booking:
-        marks.remember_status_at(event.occurred_at.timestamp())
-    return _synced(event, written, write, outcomes, where)
+        return _trouble(error, plan, outcomes)
+    if plan.update is None and not written.added:
+        return outcomes.skip(left_alone(Target(plan.email, plan.list_id)))
+    if plan.status_at is not None:
+        marks.remember_status_at(plan.status_at)
+    return _synced(written, plan, outcomes)
 
 
-def _left_alone(write: Write, outcomes: Outcomes, where: dict[str, Any]) -> dict[str, Any]:
-    return outcomes.make(
-        "skipped",
-        "existing_prospect_skipped",
-        f"{write.email} is already a prospect in the list and the settings say to leave"
-        " existing prospects untouched.",
-        **where,
-    )
-
-
-def _synced(
-    event: Event, written: Written, write: Write, outcomes: Outcomes, where: dict[str, Any]
-) -> dict[str, Any]:
-    extra = {**where, "prospect_id": written.prospect_id}
-    if write.status_only:
+def _synced(written: Written, plan: Plan, outcomes: Outcomes) -> dict[str, Any]:
+    extra = {"email": plan.email, "list_id": plan.list_id, "prospect_id": written.prospect_id}
+    if plan.status_only:
         verb = "Added" if written.added else "Updated"
         return outcomes.make(
             "synced",
             "status_updated",
-            f"{verb} {write.email} in the Snov.io list with the meeting's new status"
-            f"{written.note}.",
+            f"{verb} {plan.email} in the Snov.io list with the meeting's new status{written.note}.",
             **extra,
         )
     if written.added:
         return outcomes.make(
             "synced",
             "prospect_added",
-            f"Added {write.email} to the Snov.io list{written.note}.",
+            f"Added {plan.email} to the Snov.io list{written.note}.",
             **extra,
         )
     return outcomes.make(
         "synced",
         "prospect_updated",
-        f"Updated {write.email}, already in the Snov.io list, with the new details.",
+        f"Updated {plan.email}, already in the Snov.io list, with the new details.",
         **extra,
     )
 
 
-def _trouble(
-    error: SnovError,
-    write: Write,
-    outcomes: Outcomes,
-    where: dict[str, Any],
-) -> dict[str, Any]:
+def _trouble(error: SnovError, plan: Plan, outcomes: Outcomes) -> dict[str, Any]:
     """A Snov.io problem as an outcome an admin can act on."""
+    where = {"email": plan.email, "list_id": plan.list_id}
     if isinstance(error, CredentialsRejected):
         return outcomes.make(
             "failed",
@@ -611,7 +514,7 @@ def _trouble(
         return outcomes.make(
             "failed",
             "list_not_found",
-            f"The Snov.io target list (id {write.list_id}) no longer exists: choose another"
+            f"The Snov.io target list (id {plan.list_id}) no longer exists: choose another"
             " list in the settings, and this sync runs again.",
             blocked_on="settings",
             **where,
@@ -648,6 +551,6 @@ def _trouble(
     return outcomes.make(
         "failed",
         "snov_rejected",
-        f"Snov.io refused to write {write.email}: {said}",
+        f"Snov.io refused to write {plan.email}: {said}",
         **where,
     )

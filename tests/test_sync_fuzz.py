@@ -43,7 +43,7 @@ from fortytwomin_snov.contract.errors import (
     InvalidSettings,
     PermissionDenied,
 )
-from fortytwomin_snov.contract.models import Actor
+from fortytwomin_snov.contract.models import Actor, broken_text
 from fortytwomin_snov.contract.store import MemoryStore
 from fortytwomin_snov.models import load_schema
 from fortytwomin_snov.snov import BASE_URL_ENV, SnovClient
@@ -535,7 +535,8 @@ def test_the_event_is_checked_before_the_settings_and_nothing_is_sent_for_bad_in
         hook, clock, event=event.value, settings_document=document.value, connection=record.value
     )
     assert fake.unexpected == []
-    if not EVENT_SCHEMA.is_valid(event.value):
+    # A lone surrogate passes the schema but cannot be sent: the event is refused too.
+    if not EVENT_SCHEMA.is_valid(event.value) or broken_text(event.value) is not None:
         assert outcome["reason"] == "invalid_event"
     elif not SETTINGS_SCHEMA.is_valid(document.value):
         assert outcome["reason"] == "invalid_settings"
