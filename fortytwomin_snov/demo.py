@@ -9,6 +9,9 @@ pointed at it through ``FORTYTWOMIN_SNOV_API_BASE`` for as long as
 :func:`demo_environment` is open. The demo raises the rate limit (the emulator's, and the
 pace of the plugin's client through ``FORTYTWOMIN_SNOV_RATE_LIMIT``) so that it finishes in
 seconds; Snov.io itself allows :data:`SNOV_RATE_LIMIT` requests a minute.
+
+This module stays whole (about 450 lines, most of it the burst's events): the scenario's data
+and its driver change together.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ exit and no traceback."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
+import logging
 import os
 import pty
 import select
@@ -703,3 +705,32 @@ def test_serve_and_cli_processes_on_one_file_keep_one_intact_database(
     assert sorted(added) == sorted(emails)
     with contextlib.closing(sqlite3.connect(db)) as check:
         assert check.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+# ---- -v -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("flags", "level"), [(["-v"], logging.INFO), (["-vv"], logging.DEBUG)])
+def test_verbose_sends_the_package_logs_to_stderr(flags: list[str], level: int) -> None:
+    from click.testing import CliRunner
+
+    from fortytwomin_snov.host.cli import cli
+
+    logger = logging.getLogger("fortytwomin_snov.snov")
+    package = logging.getLogger("fortytwomin_snov")
+    before = (package.level, list(package.handlers))
+    stderr = io.StringIO()
+    try:
+        runner = CliRunner()
+        # The handler writes to the command's sys.stderr; isolation puts the real one back.
+        with runner.isolation():
+            sys.stderr = stderr
+            assert cli.main([*flags, "info"], standalone_mode=False) is None
+            logger.debug("a detail")
+            logger.info("a step")
+    finally:
+        package.setLevel(before[0])
+        package.handlers[:] = before[1]
+    written = stderr.getvalue()
+    assert "INFO fortytwomin_snov.snov: a step" in written
+    assert ("DEBUG fortytwomin_snov.snov: a detail" in written) is (level == logging.DEBUG)

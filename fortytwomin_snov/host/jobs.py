@@ -33,6 +33,9 @@ reasons (the plugin's own reasons are its business and pass through unread):
 ``plugin_error``            failed: the plugin raised instead of answering.
 ``invalid_outcome``         failed: the plugin's answer is not a sync outcome.
 ==========================  =================================================================
+
+This module stays whole (about 700 lines): the job's states, its rows and every query that
+moves it between them are one state machine, read and changed together.
 """
 
 from __future__ import annotations
