@@ -98,3 +98,24 @@ def disconnect(integration: str, connection: Any, host: Any) -> None:
     except InvalidCredentials:
         return  # nothing can have been cached for a record that was never usable
     account.forget()
+
+
+# ---- the reference host's own hooks (fortytwomin_snov.host.hookspecs) -------------------------
+# Optional: a 42min host without these specs still loads the plugin. Their modules are
+# imported only when called, so the plugin itself never needs the host's libraries.
+
+
+@hookimpl(optionalhook=True)
+def register_commands(cli: Any) -> None:
+    from fortytwomin_snov.commands import register
+
+    register(cli)
+
+
+@hookimpl(optionalhook=True)
+def demo_session(integration: str, host: Any, echo: Any) -> Any:
+    if integration != SLUG:
+        return None
+    from fortytwomin_snov.demo import demo_session as session
+
+    return session(host, echo)

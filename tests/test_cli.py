@@ -6,7 +6,9 @@ exit and no traceback."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
+import logging
 import os
 import pty
 import select
@@ -97,10 +99,10 @@ def run(env: dict[str, str], db: Path) -> Run:
 def connected(run: Run, demo_account: Credentials) -> Credentials:
     result = run(
         "connect",
-        "--api-user-id",
-        demo_account.client_id,
-        "--api-secret",
-        demo_account.client_secret,
+        "--credential",
+        f"api_user_id={demo_account.client_id}",
+        "--credential",
+        f"api_secret={demo_account.client_secret}",
         "--actor",
         "usr_admin",
     )
@@ -134,10 +136,10 @@ def test_connect_with_the_secret_as_an_option_saves_it_encrypted(
 ) -> None:
     result = run(
         "connect",
-        "--api-user-id",
-        demo_account.client_id,
-        "--api-secret",
-        demo_account.client_secret,
+        "--credential",
+        f"api_user_id={demo_account.client_id}",
+        "--credential",
+        f"api_secret={demo_account.client_secret}",
         "--role",
         "owner",
         "--actor",
@@ -175,7 +177,14 @@ def test_connect_asks_for_the_secret_without_echo_on_a_terminal(
     controller, terminal = pty.openpty()
     # A new session has no controlling terminal, so the prompt uses the pty on stdin.
     child = subprocess.Popen(
-        [*COMMAND, "connect", "--db", str(db), "--api-user-id", demo_account.client_id],
+        [
+            *COMMAND,
+            "connect",
+            "--db",
+            str(db),
+            "--credential",
+            f"api_user_id={demo_account.client_id}",
+        ],
         stdin=terminal,
         stdout=subprocess.PIPE,
         stderr=terminal,
@@ -219,7 +228,13 @@ def read_until(controller: int, marker: bytes | None, timeout: float = 30.0) -> 
 
 def test_rejected_keys_are_one_line_without_the_secret(run: Run, demo_account: Credentials) -> None:
     wrong = "not-the-secret-" + "9" * 20
-    result = run("connect", "--api-user-id", demo_account.client_id, "--api-secret", wrong)
+    result = run(
+        "connect",
+        "--credential",
+        f"api_user_id={demo_account.client_id}",
+        "--credential",
+        f"api_secret={wrong}",
+    )
 
     assert_one_error_line(result, "rejected")
     assert wrong not in result.stdout + result.stderr
@@ -232,10 +247,10 @@ def test_a_member_may_not_connect_and_snov_is_not_asked(
 ) -> None:
     result = run(
         "connect",
-        "--api-user-id",
-        demo_account.client_id,
-        "--api-secret",
-        demo_account.client_secret,
+        "--credential",
+        f"api_user_id={demo_account.client_id}",
+        "--credential",
+        f"api_secret={demo_account.client_secret}",
         "--role",
         "member",
     )
@@ -250,7 +265,7 @@ def test_a_key_that_does_not_open_the_saved_secret_is_one_line(
 ) -> None:
     other_key = {**env, "FORTYTWOMIN_SNOV_KEY": Fernet.generate_key().decode()}
 
-    result = run("lists", environ=other_key)
+    result = run("choices", "target_list_id", environ=other_key)
 
     assert_one_error_line(result, "cannot be decrypted")
 
@@ -261,18 +276,18 @@ def test_disconnect_says_that_prospects_stay_and_forgets_the_connection(
     result = run("disconnect")
 
     assert result.returncode == 0, result.stderr
-    assert "Prospects already added to Snov.io are not deleted." in result.stdout
+    assert "What was already synced to Snov.io stays there: nothing is deleted." in (result.stdout)
     assert status_of(run)["connected"] is False
-    assert_one_error_line(run("lists"), "not connected")
+    assert_one_error_line(run("choices", "target_list_id"), "not connected")
 
 
-# ---- lists and settings ---------------------------------------------------------------------
+# ---- the settings form and the settings ---------------------------------------------------------
 
 
-def test_lists_show_prospect_counts_and_the_active_campaign_warning(
+def test_choices_show_prospect_counts_and_the_active_campaign_warning(
     run: Run, connected: Credentials
 ) -> None:
-    result = run("lists")
+    result = run("choices", "target_list_id")
 
     assert result.returncode == 0, result.stderr
     assert "Cold outreach (1 prospect)" in result.stdout
@@ -286,22 +301,54 @@ def test_lists_show_prospect_counts_and_the_active_campaign_warning(
     assert "Cold outreach (1 prospect)" in [option["title"] for option in offered]
 
 
-def test_create_list_makes_the_list_and_use_makes_it_the_target(
+def test_the_create_list_action_makes_the_list_and_use_makes_it_the_target(
     run: Run, snov_emulator: SnovEmulator, connected: Credentials
 ) -> None:
-    result = run("create-list", "From the CLI", "--use")
+    result = run("action", "create_list", "--param", "name=From the CLI", "--use")
 
     assert result.returncode == 0, result.stderr
     new_id = list_id(snov_emulator, connected, "From the CLI")
-    assert f'"From the CLI" (ID {new_id})' in result.stdout
-    listed = json.loads(run("lists", "--json").stdout)
+    assert result.stdout.startswith("Create a new list: done.\n")
+    assert f"target_list_id is now {new_id}; the settings are saved." in result.stdout
+    listed = json.loads(run("choices", "target_list_id", "--json").stdout)
     assert {
-        "id": new_id,
+        "value": new_id,
         "title": "From the CLI (0 prospects)",
         "warning": None,
-        "target": True,
+        "selected": True,
     } in (listed)
+    assert [row["value"] for row in listed if row["selected"]] == [new_id]
     assert json.loads(run("settings", "show").stdout)["target_list_id"] == new_id
+
+
+def test_an_action_prints_its_result_as_json_and_says_how_to_use_it(
+    run: Run, snov_emulator: SnovEmulator, connected: Credentials
+) -> None:
+    result = run("action", "create_list", "--param", "name=Just made", "--json")
+
+    assert result.returncode == 0, result.stderr
+    new_id = list_id(snov_emulator, connected, "Just made")
+    made = json.loads(result.stdout)
+    assert (made["id"], made["name"]) == (new_id, "Just made")
+    assert status_of(run)["settings_saved"] is False
+    told = run("action", "create_list", "--param", "name=Another")
+    assert "To use it, set target_list_id to" in told.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        (["action", "delete_everything"], ["no action delete_everything", "create_list"]),
+        (["action", "create_list"], ["needs --param name=..."]),
+        (["action", "create_list", "--param", "name"], ["NAME=VALUE"]),
+        (["choices", "no_such_field"], ["no field no_such_field", "target_list_id"]),
+        (["connect", "--credential", "token=x"], ["token is not a field", "api_user_id"]),
+    ],
+)
+def test_mistakes_with_the_form_are_one_line(
+    run: Run, connected: Credentials, arguments: list[str], words: list[str]
+) -> None:
+    assert_one_error_line(run(*arguments), *words)
 
 
 def test_settings_set_reports_every_problem_by_pointer_and_saves_nothing(
@@ -640,3 +687,32 @@ def test_serve_and_cli_processes_on_one_file_keep_one_intact_database(
     assert sorted(added) == sorted(emails)
     with contextlib.closing(sqlite3.connect(db)) as check:
         assert check.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+# ---- -v -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("flags", "level"), [(["-v"], logging.INFO), (["-vv"], logging.DEBUG)])
+def test_verbose_sends_the_package_logs_to_stderr(flags: list[str], level: int) -> None:
+    from click.testing import CliRunner
+
+    from fortytwomin_snov.host.cli import cli
+
+    logger = logging.getLogger("fortytwomin_snov.snov")
+    package = logging.getLogger("fortytwomin_snov")
+    before = (package.level, list(package.handlers))
+    stderr = io.StringIO()
+    try:
+        runner = CliRunner()
+        # The handler writes to the command's sys.stderr; isolation puts the real one back.
+        with runner.isolation():
+            sys.stderr = stderr
+            assert cli.main([*flags, "info"], standalone_mode=False) is None
+            logger.debug("a detail")
+            logger.info("a step")
+    finally:
+        package.setLevel(before[0])
+        package.handlers[:] = before[1]
+    written = stderr.getvalue()
+    assert "INFO fortytwomin_snov.snov: a step" in written
+    assert ("DEBUG fortytwomin_snov.snov: a detail" in written) is (level == logging.DEBUG)

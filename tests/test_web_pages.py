@@ -29,11 +29,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from fortytwomin_snov.host.demo import DEMO_LIST_NAME, demo_environment
+from fortytwomin_snov.demo import DEMO_LIST_NAME, demo_environment, run_demo
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.host.web import create_app
 from fortytwomin_snov.host.web_frontend import default_frontend_root, ensure_built
-from fortytwomin_snov.host.web_server import AdminServer, QueueWorker, prepare_demo
+from fortytwomin_snov.host.web_server import AdminServer, QueueWorker
 from fortytwomin_snov.testing import Credentials, SnovEmulator, seed_demo
 from fortytwomin_snov.testing.demo import DEMO_CREDENTIALS
 from tests.factories import booking_event, jsonl
@@ -500,7 +500,7 @@ def test_the_demo_shows_every_page_and_connects_again_after_disconnect(
 ) -> None:
     with demo_environment() as environment:
         host = ReferenceHost(tmp_path / "demo.db")
-        prepare_demo(host, environment)
+        run_demo(host, environment)
         site = start_site(host=host)
 
         page.goto(site.url("/integrations"))
@@ -521,13 +521,13 @@ def test_the_demo_shows_every_page_and_connects_again_after_disconnect(
 
         page.get_by_role("link", name="Disconnect").click()
         expect(page.get_by_test_id("disconnect-note")).to_contain_text(
-            "Prospects already added to Snov.io are not deleted"
+            "What was already synced to Snov.io stays there"
         )
         snap(page, "disconnect")
         page.get_by_role("button", name="Disconnect Snov.io").click()
         expect(page).to_have_url(site.url("/integrations"))
         expect(page.get_by_role("status")).to_contain_text(
-            "Prospects already added to Snov.io are not deleted"
+            "What was already synced to Snov.io stays there"
         )
         assert not host.status().connected
 

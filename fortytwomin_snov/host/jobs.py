@@ -33,6 +33,9 @@ reasons (the plugin's own reasons are its business and pass through unread):
 ``plugin_error``            failed: the plugin raised instead of answering.
 ``invalid_outcome``         failed: the plugin's answer is not a sync outcome.
 ==========================  =================================================================
+
+This module stays whole (about 700 lines): the job's states, its rows and every query that
+moves it between them are one state machine, read and changed together.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from jsonschema import Draft202012Validator, ValidationError  # type: ignore[imp
 from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 
 from fortytwomin_snov.contract.errors import FieldError
-from fortytwomin_snov.models import load_schema
+from fortytwomin_snov.contract.schemas import load_contract_schema
 
 JobState = Literal["queued", "running", "done", "parked", "failed"]
 JOB_STATES: tuple[JobState, ...] = get_args(JobState)
@@ -95,7 +98,7 @@ def storable(text: str) -> str:
 
 @functools.cache
 def _event_validator() -> Draft202012Validator:
-    schema = load_schema("booking-event")
+    schema = load_contract_schema("booking-event")
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 

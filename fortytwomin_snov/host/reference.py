@@ -2,8 +2,8 @@
 
 :class:`ReferenceHost` finds plugins through pluggy and their entry points
 (:func:`~fortytwomin_snov.host.plugins.load_plugin_manager`), calls every hook with the
-integration slug it was built for (``"snov"`` by default; any plugin of the contract
-works), and keeps everything in one SQLite file
+integration slug it was built for (by default the only installed one; any plugin of the
+contract works), and keeps everything in one SQLite file
 (:mod:`fortytwomin_snov.host.database`). It is the ``host`` passed to every hook:
 ``host.store`` is a :class:`~fortytwomin_snov.stores.SqliteStore` on the same file, so
 every process working on that file shares the plugin's token, rate-limit budget and marks.
@@ -12,14 +12,15 @@ Admin side (errors are the contract's :class:`~fortytwomin_snov.contract.errors.
 subclasses, each with a message fit to print)::
 
     host = ReferenceHost("host.db")
-    host.connect({"api_user_id": ..., "api_secret": ...}, {"id": "u1", "role": "admin"})
+    host.connect(credentials, {"id": "u1", "role": "admin"})   # as credentials_schema says
     form = host.settings_schema()                 # render_settings_schema
-    saved = host.save_settings({"target_list_id": 42})   # validate_settings, then saved
-    host.run_settings_action("create_list", {"name": "Leads"})
+    saved = host.save_settings(document)          # validate_settings, then saved
+    host.run_settings_action(name, params)        # an action the form declares
     host.status()                                 # connected? settings? queue counts
     host.disconnect()
 
-Queue and worker::
+Queue and worker (:mod:`.worker`; a host built without an integration works the jobs of
+every installed one)::
 
     job_id = host.enqueue(event)                  # validated against booking-event.schema.json
     host.work(until_empty=True, on_progress=print)   # or work_once(), or work(stop=event)
@@ -49,9 +50,13 @@ never hold one job), holds it under a lease that a background thread renews whil
 plugin works, and writes the log entry and the job's new state in one transaction. A
 worker killed at any point leaves either the job queued (nothing happened), or the job
 running under a lease that runs out (default 120 s), after which any worker takes it
-again: at most the one Snov.io call in flight is repeated, and the plugin's idempotency
+again: at most the one call to the service in flight is repeated, and the plugin's idempotency
 mark turns a repeat of a finished sync into a ``skipped`` outcome. ``KeyboardInterrupt``
 (or any exception) during an attempt gives the job back at once, untried.
+
+This module stays whole (about 500 lines): it is one class, the facade every front end
+(the CLI, the admin pages, the tests) calls, each method a short composition of
+:mod:`.records`, :mod:`.jobs`, :mod:`.secrets` and :mod:`.worker`.
 
 Time comes from ``clock`` (``run_after``, leases, log times, and the store's expiries)
 and idle waits go through ``sleep``, so tests drive a worker with a manual clock.
@@ -59,25 +64,21 @@ and idle waits go through ``sleep``, so tests drive a worker with a manual clock
 
 from __future__ import annotations
 
-import json
+import copy
 import os
 import socket
-import sqlite3
 import threading
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import pluggy
 
-from fortytwomin_snov.contract.errors import FieldError, IntegrationError
-from fortytwomin_snov.host import jobs
+from fortytwomin_snov.contract.errors import FieldError
+from fortytwomin_snov.host import jobs, records
 from fortytwomin_snov.host.database import Database, default_database_path
 from fortytwomin_snov.host.errors import (
     HostError,
@@ -86,133 +87,39 @@ from fortytwomin_snov.host.errors import (
     PluginNotFound,
     SecretKeyError,
 )
-from fortytwomin_snov.host.jobs import (
-    Attempt,
-    BlockedOn,
-    Job,
-    JobState,
-    LogEntry,
-    Outcome,
-    Status,
-    iso_time,
+from fortytwomin_snov.host.jobs import Attempt, Job, JobState, LogEntry, Status
+from fortytwomin_snov.host.plugins import load_plugin_manager, manifests, sole_integration
+from fortytwomin_snov.host.records import (
+    Connected,
+    HostStatus,
+    SavedSettings,
+    Snapshot,
+    WorkSummary,
 )
-from fortytwomin_snov.host.plugins import load_plugin_manager
 from fortytwomin_snov.host.secrets import SecretBox, secret_fields, split_secrets
+from fortytwomin_snov.host.worker import DEFAULT_POLL_INTERVAL, ProgressCallback, Worker
 from fortytwomin_snov.stores import SqliteStore
+
+__all__ = ["Connected", "HostStatus", "ReferenceHost", "SavedSettings", "WorkSummary"]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
-ProgressCallback = Callable[[Attempt], None]
 
-DEFAULT_INTEGRATION = "snov"
 DEFAULT_LEASE = 120.0
 """Seconds a worker holds a job before another may take it (renewed while it works)."""
-DEFAULT_POLL_INTERVAL = 1.0
-MAX_RATE_LIMIT_PAUSE = 60.0
-"""The longest a worker waits after a rate-limited attempt before claiming the next job."""
-"""Longest idle wait of :meth:`ReferenceHost.work`, so it notices jobs queued meanwhile."""
-
-
-@dataclass(frozen=True)
-class Connected:
-    """What :meth:`ReferenceHost.connect` saved."""
-
-    record: dict[str, Any]
-    """The connection record without its secret fields."""
-    saved_at: float
-    requeued: int
-    """Jobs that were parked on credentials and are queued again."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "connection": self.record,
-            "saved_at": iso_time(self.saved_at),
-            "requeued": self.requeued,
-        }
-
-
-@dataclass(frozen=True)
-class SavedSettings:
-    """Settings as saved: the document ``validate_settings`` returned, and its warnings."""
-
-    settings: dict[str, Any]
-    warnings: list[str]
-    saved_at: float
-    requeued: int = 0
-    """Jobs that were parked on settings and are queued again (on save only)."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "settings": self.settings,
-            "warnings": self.warnings,
-            "saved_at": iso_time(self.saved_at),
-            "requeued": self.requeued,
-        }
-
-
-@dataclass(frozen=True)
-class HostStatus:
-    """Where an integration stands on this host."""
-
-    integration: str
-    connected: bool
-    connection: dict[str, Any] | None
-    """The saved record without its secret fields (who connected, when, which account)."""
-    connection_saved_at: float | None
-    settings_saved: bool
-    settings_saved_at: float | None
-    settings_warnings: list[str]
-    jobs: dict[JobState, int]
-    parked: dict[BlockedOn, int]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "integration": self.integration,
-            "connected": self.connected,
-            "connection": self.connection,
-            "connection_saved_at": iso_time(self.connection_saved_at),
-            "settings_saved": self.settings_saved,
-            "settings_saved_at": iso_time(self.settings_saved_at),
-            "settings_warnings": self.settings_warnings,
-            "jobs": dict(self.jobs),
-            "parked": dict(self.parked),
-        }
-
-
-@dataclass
-class WorkSummary:
-    """What a call to :meth:`ReferenceHost.work` did."""
-
-    attempts: int = 0
-    statuses: Counter[str] = field(default_factory=Counter)
-    """Attempts by outcome status."""
-    stopped: bool = False
-    """True when ``stop`` ended the run (rather than an empty queue or ``max_attempts``)."""
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    """What one attempt runs with, read together: the connection and settings, and their
-    revisions (None when absent), so the host can tell whether an admin fixed them while
-    the plugin worked."""
-
-    public: dict[str, Any] | None
-    sealed: str | None
-    connection_revision: str | None
-    settings: dict[str, Any] | None
-    settings_revision: str | None
-
-    def revision(self, blocked_on: BlockedOn) -> str | None:
-        return self.connection_revision if blocked_on == "credentials" else self.settings_revision
 
 
 class ReferenceHost:
-    """One integration on one database file. See the module documentation.
+    """One database file, and the integration its admin methods act on. See the module
+    documentation.
 
     Args:
         database: the SQLite file (created with its folders if absent); default
             :func:`~fortytwomin_snov.host.database.default_database_path`.
-        integration: the slug every hook is called with.
+        integration: the slug every admin hook is called with, and the only one whose jobs
+            :meth:`work` runs. None: admin methods act on the only installed integration
+            (an error names them when there are several) and :meth:`work` runs the jobs
+            of every installed one.
         plugin_manager: a ready PluginManager; default: loaded from entry points on first use.
         clock: wall-clock seconds, for ``run_after``, leases, log times and store expiries.
         sleep: how :meth:`work` waits when nothing is due; default: a real wait that
@@ -228,7 +135,7 @@ class ReferenceHost:
         self,
         database: str | Path | None = None,
         *,
-        integration: str = DEFAULT_INTEGRATION,
+        integration: str | None = None,
         plugin_manager: pluggy.PluginManager | None = None,
         clock: Clock = time.time,
         sleep: Sleep | None = None,
@@ -239,16 +146,18 @@ class ReferenceHost:
     ) -> None:
         if lease <= 0:
             raise ValueError("a lease lasts a positive number of seconds")
-        self.integration = integration
+        self._integration = integration
         self.path = Path(database) if database is not None else default_database_path()
         self.lease = lease
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._clock = clock
-        self._sleep = sleep
+        self.clock = clock
+        self.sleep = sleep
         self._environ = environ
         self._plugin_manager = plugin_manager
         self._manifest: dict[str, Any] | None = None
         self._box: SecretBox | None = None
+        self._worker: Worker | None = None
+        self._owner = True
         self.database = Database(self.path, busy_timeout=busy_timeout)
         try:
             self._store = SqliteStore(self.path, clock=clock, busy_timeout=busy_timeout)
@@ -257,7 +166,7 @@ class ReferenceHost:
             raise
 
     def __repr__(self) -> str:
-        return f"ReferenceHost({str(self.path)!r}, integration={self.integration!r})"
+        return f"ReferenceHost({str(self.path)!r}, integration={self._integration!r})"
 
     @property
     def store(self) -> SqliteStore:
@@ -265,8 +174,9 @@ class ReferenceHost:
         return self._store
 
     def close(self) -> None:
-        self._store.close()
-        self.database.close()
+        if self._owner:
+            self._store.close()
+            self.database.close()
 
     def __enter__(self) -> ReferenceHost:
         return self
@@ -279,6 +189,18 @@ class ReferenceHost:
     ) -> None:
         self.close()
 
+    def for_integration(self, integration: str) -> ReferenceHost:
+        """A host for another integration on the same file, sharing this one's database
+        connections, store, plugins and key; closing it leaves them open."""
+        if integration == self._integration:
+            return self
+        sibling = copy.copy(self)
+        sibling._integration = integration
+        sibling._manifest = None
+        sibling._worker = None
+        sibling._owner = False
+        return sibling
+
     # ---- the plugin ----------------------------------------------------------------------
 
     @property
@@ -290,6 +212,17 @@ class ReferenceHost:
     @property
     def _hook(self) -> Any:
         return self.plugin_manager.hook
+
+    @property
+    def integration(self) -> str:
+        """The slug admin hooks are called with (resolved on first use when not given)."""
+        if self._integration is None:
+            self._integration = sole_integration(self.plugin_manager)
+        return self._integration
+
+    def installed(self) -> dict[str, dict[str, Any]]:
+        """Every installed integration's manifest, by slug."""
+        return manifests(self.plugin_manager)
 
     def _no_plugin(self) -> PluginNotFound:
         return PluginNotFound(
@@ -310,12 +243,10 @@ class ReferenceHost:
     def manifest(self) -> dict[str, Any]:
         """The integration's manifest (``integration_manifest``, the one with our slug)."""
         if self._manifest is None:
-            for candidate in self._hook.integration_manifest():
-                if isinstance(candidate, dict) and candidate.get("slug") == self.integration:
-                    self._manifest = candidate
-                    break
-            else:
+            found = self.installed().get(self.integration)
+            if found is None:
                 raise self._no_plugin()
+            self._manifest = found
         return self._manifest
 
     @property
@@ -326,6 +257,11 @@ class ReferenceHost:
         except PluginNotFound:
             return self.integration
         return name if isinstance(name, str) and name else self.integration
+
+    def secret_fields(self) -> frozenset[str]:
+        """The connection fields the plugin declares secret (``writeOnly`` in its manifest's
+        ``credentials_schema``): encrypted at rest, never shown."""
+        return secret_fields(self.manifest().get("credentials_schema") or {})
 
     # ---- connection ----------------------------------------------------------------------
 
@@ -355,18 +291,11 @@ class ReferenceHost:
                 host=self,
             )
         )
-        hidden_fields = secret_fields(self.manifest().get("credentials_schema") or {})
-        public, hidden = split_secrets(record, hidden_fields)
+        public, hidden = split_secrets(record, self.secret_fields())
         sealed = box.seal(hidden)
-        now = self._clock()
+        now = self.clock()
         with self.database.transaction() as tx:
-            tx.execute(
-                "INSERT INTO connections (integration, record, sealed, revision, saved_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (integration) DO UPDATE SET"
-                " record = excluded.record, sealed = excluded.sealed,"
-                " revision = excluded.revision, saved_at = excluded.saved_at",
-                (self.integration, _dumps(public), sealed, uuid.uuid4().hex, now),
-            )
+            records.save_connection(tx, self.integration, public, sealed, now=now)
             requeued = jobs.requeue_parked(tx, self.integration, "credentials", now=now)
         return Connected(record=public, saved_at=now, requeued=requeued)
 
@@ -381,7 +310,7 @@ class ReferenceHost:
         if snapshot.public is None:
             return False
         try:
-            record = self._open(snapshot)
+            record = self.open_connection(snapshot)
         except SecretKeyError:
             record = None
         try:
@@ -389,7 +318,7 @@ class ReferenceHost:
                 self._hook.disconnect(integration=self.integration, connection=record, host=self)
         finally:
             with self.database.transaction() as tx:
-                tx.execute("DELETE FROM connections WHERE integration = ?", (self.integration,))
+                records.delete_connection(tx, self.integration)
         return True
 
     def connection(self) -> dict[str, Any]:
@@ -398,9 +327,15 @@ class ReferenceHost:
         snapshot = self._snapshot()
         if snapshot.public is None:
             raise NotConnected(f"{self.display_name} is not connected: connect it first")
-        return self._open(snapshot)
+        return self.open_connection(snapshot)
 
-    def _open(self, snapshot: _Snapshot) -> dict[str, Any]:
+    def _snapshot(self) -> Snapshot:
+        with self.database.read() as db:
+            return records.read_snapshot(db, self.integration)
+
+    def open_connection(self, snapshot: Snapshot) -> dict[str, Any]:
+        """The record of a snapshot with its secret fields decrypted (SecretKeyError if the
+        key cannot open them)."""
         assert snapshot.public is not None
         assert snapshot.sealed is not None
         hidden = self._secret_box(create=False).open(snapshot.sealed)
@@ -435,35 +370,19 @@ class ReferenceHost:
                 " object or no warnings list"
             )
         warnings = [str(warning) for warning in warnings]
-        now = self._clock()
+        now = self.clock()
         with self.database.transaction() as tx:
-            tx.execute(
-                "INSERT INTO settings (integration, document, warnings, revision, saved_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (integration) DO UPDATE SET"
-                " document = excluded.document, warnings = excluded.warnings,"
-                " revision = excluded.revision, saved_at = excluded.saved_at",
-                (self.integration, _dumps(settings), _dumps(warnings), uuid.uuid4().hex, now),
-            )
+            records.save_settings(tx, self.integration, settings, warnings, now=now)
             requeued = jobs.requeue_parked(tx, self.integration, "settings", now=now)
         return SavedSettings(settings=settings, warnings=warnings, saved_at=now, requeued=requeued)
 
     def saved_settings(self) -> SavedSettings | None:
         """The settings last saved, or None."""
         with self.database.read() as db:
-            row = db.execute(
-                "SELECT document, warnings, saved_at FROM settings WHERE integration = ?",
-                (self.integration,),
-            ).fetchone()
-        if row is None:
-            return None
-        return SavedSettings(
-            settings=_loads(row["document"]),
-            warnings=_loads(row["warnings"]),
-            saved_at=row["saved_at"],
-        )
+            return records.read_settings(db, self.integration)
 
     def run_settings_action(self, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """``run_settings_action`` (for Snov.io, ``create_list`` with ``{"name"}``)."""
+        """``run_settings_action``: one of the actions the settings form declares."""
         return self._answer(
             self._hook.run_settings_action(
                 integration=self.integration,
@@ -479,24 +398,18 @@ class ReferenceHost:
     def status(self) -> HostStatus:
         """Connected (by whom, when), settings saved, and the queue; needs no key."""
         with self.database.read() as db:
-            connection = db.execute(
-                "SELECT record, saved_at FROM connections WHERE integration = ?",
-                (self.integration,),
-            ).fetchone()
-            settings = db.execute(
-                "SELECT warnings, saved_at FROM settings WHERE integration = ?",
-                (self.integration,),
-            ).fetchone()
+            connection = records.read_connection(db, self.integration)
+            settings = records.read_settings(db, self.integration)
             counts = jobs.job_counts(db, self.integration)
             parked = jobs.parked_counts(db, self.integration)
         return HostStatus(
             integration=self.integration,
             connected=connection is not None,
-            connection=None if connection is None else _loads(connection["record"]),
-            connection_saved_at=None if connection is None else connection["saved_at"],
+            connection=None if connection is None else connection[0],
+            connection_saved_at=None if connection is None else connection[1],
             settings_saved=settings is not None,
-            settings_saved_at=None if settings is None else settings["saved_at"],
-            settings_warnings=[] if settings is None else _loads(settings["warnings"]),
+            settings_saved_at=None if settings is None else settings.saved_at,
+            settings_warnings=[] if settings is None else settings.warnings,
             jobs=counts,
             parked=parked,
         )
@@ -522,7 +435,7 @@ class ReferenceHost:
             problems = jobs.validate_event(batch[0])  # one event: pointers into it
         if problems:
             raise InvalidEvent(problems)
-        now = self._clock()
+        now = self.clock()
         with self.database.transaction() as tx:
             return jobs.insert_jobs(tx, self.integration, batch, now=now)
 
@@ -530,7 +443,7 @@ class ReferenceHost:
         """Queue failed jobs again, due now: every failed job, or those of ``job_ids``
         (failed or parked; others are left alone). The ids queued."""
         with self.database.transaction() as tx:
-            return jobs.replay_jobs(tx, self.integration, job_ids, now=self._clock())
+            return jobs.replay_jobs(tx, self.integration, job_ids, now=self.clock())
 
     def job(self, job_id: int) -> Job | None:
         with self.database.read() as db:
@@ -563,27 +476,28 @@ class ReferenceHost:
 
     # ---- the worker ------------------------------------------------------------------------
 
+    def worked_integrations(self) -> list[str]:
+        """The integrations whose jobs :meth:`work` runs: the one given, else every
+        installed one."""
+        if self._integration is not None:
+            return [self._integration]
+        return list(self.installed())
+
+    def _the_worker(self) -> Worker:
+        if self._worker is None:
+            worked = self.worked_integrations()
+            if not worked:
+                raise PluginNotFound(
+                    "No integration is installed: install a plugin (its entry point group is"
+                    " 'fortytwomin')"
+                )
+            self._worker = Worker(self, worked)
+        return self._worker
+
     def work_once(self) -> Attempt | None:
         """Claim one due job, run it through ``on_booking_event`` and record the attempt;
         None when no job is due."""
-        with self.database.transaction() as tx:
-            job = jobs.claim_job(
-                tx, self.integration, worker=self.worker_id, now=self._clock(), lease=self.lease
-            )
-        if job is None:
-            return None
-        try:
-            with self._renewing_lease(job):
-                snapshot = self._snapshot()
-                outcome = self._run(job, snapshot)
-            with self.database.transaction() as tx:
-                fixed = outcome.blocked_on is not None and self._revision(
-                    tx, outcome.blocked_on
-                ) != snapshot.revision(outcome.blocked_on)
-                return jobs.record_attempt(tx, job, outcome, now=self._clock(), cause_fixed=fixed)
-        except BaseException:
-            self._give_back(job)
-            raise
+        return self._the_worker().work_once()
 
     def work(
         self,
@@ -600,165 +514,26 @@ class ReferenceHost:
         under way is finished first), after ``max_attempts`` attempts, or, with
         ``until_empty``, when no job is queued or running any more (parked and failed jobs
         wait for the admin). Until then it waits for deferred jobs to come due and for jobs
-        another worker holds, including the lease of a worker that died.
-        ``on_progress`` is called after every attempt.
+        another worker holds, including the lease of a worker that died. After a deferred
+        outcome with ``retry_after``, that integration's jobs wait that long (see
+        :mod:`.worker`). ``on_progress`` is called after every attempt.
         """
-        summary = WorkSummary()
-        while True:
-            if stop is not None and stop.is_set():
-                summary.stopped = True
-                return summary
-            if max_attempts is not None and summary.attempts >= max_attempts:
-                return summary
-            attempt = self.work_once()
-            if attempt is not None:
-                summary.attempts += 1
-                summary.statuses[attempt.entry.status] += 1
-                if on_progress is not None:
-                    on_progress(attempt)
-                entry = attempt.entry
-                if entry.reason == "rate_limited" and entry.retry_after:
-                    # The budget is the account's, not the job's: the next job would be
-                    # refused too, so wait it out instead of churning through the queue.
-                    self._pause(min(entry.retry_after, MAX_RATE_LIMIT_PAUSE), stop)
-                continue
-            with self.database.read() as db:
-                due = jobs.next_due(db, self.integration)
-            if due is None and until_empty:
-                return summary
-            wait = poll_interval if due is None else max(due - self._clock(), 0.01)
-            self._pause(min(wait, poll_interval), stop)
-
-    def _pause(self, seconds: float, stop: threading.Event | None) -> None:
-        if self._sleep is not None:
-            self._sleep(seconds)
-        elif stop is not None:
-            stop.wait(seconds)
-        else:
-            time.sleep(seconds)
-
-    def _give_back(self, job: Job) -> None:
-        try:
-            with self.database.transaction() as tx:
-                jobs.release_job(tx, job, now=self._clock())
-        except sqlite3.Error:
-            pass  # the lease runs out on its own and another worker takes the job
-
-    @contextmanager
-    def _renewing_lease(self, job: Job) -> Iterator[None]:
-        """Renew the job's lease in the background while the plugin works on it."""
-        done = threading.Event()
-
-        def renew() -> None:
-            while not done.wait(self.lease / 4):
-                try:
-                    with self.database.transaction() as tx:
-                        held = jobs.extend_lease(tx, job, until=self._clock() + self.lease)
-                except sqlite3.Error:
-                    continue  # try again at the next beat; the lease still has time
-                if not held:
-                    return
-
-        beat = threading.Thread(target=renew, name=f"lease-{job.id}", daemon=True)
-        beat.start()
-        try:
-            yield
-        finally:
-            done.set()
-            beat.join()
-
-    def _snapshot(self) -> _Snapshot:
-        with self.database.read() as db:
-            connection = db.execute(
-                "SELECT record, sealed, revision FROM connections WHERE integration = ?",
-                (self.integration,),
-            ).fetchone()
-            settings = db.execute(
-                "SELECT document, revision FROM settings WHERE integration = ?",
-                (self.integration,),
-            ).fetchone()
-        return _Snapshot(
-            public=None if connection is None else _loads(connection["record"]),
-            sealed=None if connection is None else connection["sealed"],
-            connection_revision=None if connection is None else connection["revision"],
-            settings=None if settings is None else _loads(settings["document"]),
-            settings_revision=None if settings is None else settings["revision"],
+        return self._the_worker().work(
+            until_empty=until_empty,
+            stop=stop,
+            on_progress=on_progress,
+            max_attempts=max_attempts,
+            poll_interval=poll_interval,
         )
 
-    def _revision(self, tx: sqlite3.Connection, blocked_on: BlockedOn) -> str | None:
-        table = "connections" if blocked_on == "credentials" else "settings"
-        row = tx.execute(
-            f"SELECT revision FROM {table} WHERE integration = ?",  # noqa: S608 - fixed names
-            (self.integration,),
-        ).fetchone()
-        return None if row is None else str(row["revision"])
-
-    def _run(self, job: Job, snapshot: _Snapshot) -> Outcome:
-        """One attempt: the plugin's outcome, or the host's reason for not asking it."""
-        email = jobs.event_email(job.event)
-        name = self.display_name
-        if snapshot.public is None:
-            return Outcome.of_host(
-                "failed",
-                jobs.NOT_CONNECTED,
-                f"{name} is not connected: connect it, and this sync runs again.",
-                email=email,
-                blocked_on="credentials",
-            )
-        try:
-            connection = self._open(snapshot)
-        except SecretKeyError as error:
-            return Outcome.of_host(
-                "failed",
-                jobs.CONNECTION_UNREADABLE,
-                f"{error}; once connected again, this sync runs again.",
-                email=email,
-                blocked_on="credentials",
-            )
-        if snapshot.settings is None:
-            return Outcome.of_host(
-                "failed",
-                jobs.NO_SETTINGS,
-                f"No {name} settings are saved yet: save them, and this sync runs again.",
-                email=email,
-                blocked_on="settings",
-            )
-        try:
-            answer = self._hook.on_booking_event(
-                integration=self.integration,
-                connection=connection,
-                settings=snapshot.settings,
-                event=job.event,
-                host=self,
-            )
-        except IntegrationError as error:
-            return Outcome.of_host(
-                "failed",
-                jobs.PLUGIN_ERROR,
-                f"The {name} plugin raised an error instead of answering: {error}",
-                email=email,
-            )
-        except Exception as error:  # noqa: BLE001 - a plugin bug must not stop the worker
-            # Only the type: the text of an unexpected error may hold anything.
-            return Outcome.of_host(
-                "failed",
-                jobs.PLUGIN_ERROR,
-                f"The {name} plugin failed unexpectedly ({type(error).__name__}).",
-                email=email,
-            )
-        if answer is None:
-            return Outcome.of_host(
-                "failed",
-                jobs.NO_PLUGIN,
-                f"No installed plugin handles the integration {self.integration!r}.",
-                email=email,
-            )
-        return Outcome.from_plugin(answer, email=email)
-
-
-def _dumps(value: Any) -> str:
-    return jobs.to_json_text(value)
-
-
-def _loads(text: str) -> Any:
-    return json.loads(text)
+    def queue_counts(self) -> tuple[dict[JobState, int], dict[str, int]]:
+        """Job counts by state, and parked counts by blocker, over the worked integrations."""
+        states: dict[JobState, int] = dict.fromkeys(jobs.JOB_STATES, 0)
+        parked: dict[str, int] = dict.fromkeys(jobs.BLOCKERS, 0)
+        with self.database.read() as db:
+            for slug in self.worked_integrations():
+                for state, count in jobs.job_counts(db, slug).items():
+                    states[state] += count
+                for blocker, count in jobs.parked_counts(db, slug).items():
+                    parked[blocker] += count
+        return states, parked

@@ -1,8 +1,8 @@
 """Secrets at rest: the secret fields of a connection record, encrypted with Fernet.
 
 Which fields are secret is the plugin's word, not the host's: the fields its manifest's
-``credentials_schema`` marks ``writeOnly`` (:func:`secret_fields`; for Snov.io,
-``api_secret``). The host stores the rest of the record in clear (so ``status`` can say who
+``credentials_schema`` marks ``writeOnly`` (:func:`secret_fields`), whatever their names.
+The host stores the rest of the record in clear (so ``status`` can say who
 connected, and when, without the key) and the secret fields as one Fernet token
 (:func:`split_secrets`, :meth:`SecretBox.seal`).
 

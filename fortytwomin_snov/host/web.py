@@ -7,12 +7,13 @@ schemas; this module serves its build (``frontend/dist``, see
 uvicorn server on 127.0.0.1, the queue worker, the demo) is
 :mod:`~fortytwomin_snov.host.web_server`'s job.
 
-JSON API (``{slug}`` is the host's integration, ``snov``; any other slug is a 404)::
+JSON API (``{slug}`` is any installed integration's; any other slug is a 404)::
 
     GET  /api/integrations                   {"demo", "integrations": [card]}: every
                                              installed manifest without its credentials
-                                             schema, with "managed", "connected",
-                                             "settings_saved" for ours
+                                             schema, with "managed" (true: this host
+                                             serves every installed integration),
+                                             "connected", "settings_saved"
     GET  /api/integrations/{slug}            {"manifest", "status", "demo"}: the manifest
                                              (with its credentials_schema) and
                                              HostStatus.to_json()
@@ -38,7 +39,8 @@ An error is ``{"error": {"type", "message"}}`` (InvalidSettings adds ``"errors"`
 body that is not JSON, bad parameters), 403 (PermissionDenied), 404, 409 (not connected,
 or a secret the key cannot open), 415 (a write whose body is not ``application/json``),
 422 (InvalidCredentials, InvalidSettings, InvalidRequest), 500 (the host itself failed)
-or 502 (Snov.io could not be asked). Messages are the plugin's and the host's, written for an admin.
+or 502 (the integration's service could not be asked). Messages are the plugin's and the
+host's, written for an admin.
 
 The API never sends a secret back: connection records go out without the fields the
 manifest's credentials schema marks ``writeOnly``. Writes must be JSON (a cross-site form
@@ -99,7 +101,7 @@ def _status_of(error: IntegrationError) -> int:
         return 422
     if isinstance(error, HostError):
         return 500
-    return 502  # Snov.io could not be asked (unreachable, limiting, failing)
+    return 502  # the service could not be asked (unreachable, limiting, failing)
 
 
 class _UnknownIntegration(Exception):
@@ -162,25 +164,25 @@ class AdminApi:
         self.host = host
         self.demo = demo
 
-    def _slug(self, request: Request) -> None:
-        if request.path_params["slug"] != self.host.integration:
+    def _host(self, request: Request) -> ReferenceHost:
+        """The host for the request's integration (404 unless it is installed)."""
+        slug = request.path_params["slug"]
+        if slug not in self.host.installed():
             raise _UnknownIntegration
+        return self.host.for_integration(slug)
 
     # ---- reading ------------------------------------------------------------------------
 
     def _integrations(self) -> dict[str, Any]:
-        status = self.host.status()
         cards: list[dict[str, Any]] = []
-        for manifest in self.host.plugin_manager.hook.integration_manifest():
-            if not isinstance(manifest, dict):
-                continue
-            managed = manifest.get("slug") == self.host.integration
+        for slug, manifest in self.host.installed().items():
+            status = self.host.for_integration(slug).status()
             cards.append(
                 {
                     **_card(manifest),
-                    "managed": managed,
-                    "connected": managed and status.connected,
-                    "settings_saved": managed and status.settings_saved,
+                    "managed": True,
+                    "connected": status.connected,
+                    "settings_saved": status.settings_saved,
                 }
             )
         return {"demo": self.demo, "integrations": cards}
@@ -189,23 +191,23 @@ class AdminApi:
         return JSONResponse(await run_in_threadpool(self._integrations))
 
     async def integration(self, request: Request) -> Response:
-        self._slug(request)
+        host = self._host(request)
 
         def read() -> dict[str, Any]:
             return {
-                "manifest": self.host.manifest(),
-                "status": self.host.status().to_json(),
+                "manifest": host.manifest(),
+                "status": host.status().to_json(),
                 "demo": self.demo,
             }
 
         return JSONResponse(await run_in_threadpool(read))
 
     async def settings(self, request: Request) -> Response:
-        self._slug(request)
+        host = self._host(request)
 
         def read() -> dict[str, Any]:
-            form = self.host.settings_schema()
-            saved = self.host.saved_settings()
+            form = host.settings_schema()
+            saved = host.saved_settings()
             return {
                 "form": form,
                 "saved": None
@@ -220,65 +222,67 @@ class AdminApi:
         return JSONResponse(await run_in_threadpool(read))
 
     async def log(self, request: Request) -> Response:
-        self._slug(request)
+        host = self._host(request)
         statuses = request.query_params.getlist("status")
         unknown = [status for status in statuses if status not in STATUSES]
         if unknown:
             raise BadRequest(f"status is one of {', '.join(STATUSES)}, not {unknown[0]!r}.")
         limit = _limit(request.query_params.get("limit"))
         wanted = cast("list[Status]", statuses) or None
-        return JSONResponse(await run_in_threadpool(self._log, wanted, limit))
+        return JSONResponse(await run_in_threadpool(self._log, host, wanted, limit))
 
-    def _log(self, statuses: Sequence[Status] | None, limit: int) -> dict[str, Any]:
-        entries = self.host.sync_log(status=statuses, limit=limit)
+    def _log(
+        self, host: ReferenceHost, statuses: Sequence[Status] | None, limit: int
+    ) -> dict[str, Any]:
+        entries = host.sync_log(status=statuses, limit=limit)
         states: dict[int, str | None] = {}
         latest: dict[int, int | None] = {}
         for job_id in {entry.job_id for entry in entries}:
-            job = self.host.job(job_id)
+            job = host.job(job_id)
             states[job_id] = None if job is None else job.state
-            newest = self.host.sync_log(job_id=job_id, limit=1)
+            newest = host.sync_log(job_id=job_id, limit=1)
             latest[job_id] = newest[0].id if newest else None
         return {
             "entries": [
                 _entry_json(entry, states[entry.job_id], latest[entry.job_id] == entry.id)
                 for entry in entries
             ],
-            "jobs": dict(self.host.job_counts()),
+            "jobs": dict(host.job_counts()),
         }
 
     # ---- writing ------------------------------------------------------------------------
 
     async def connect(self, request: Request) -> Response:
-        self._slug(request)
+        host = self._host(request)
         body = _object(await _json_body(request), "The request")
         credentials = _object(body.get("credentials"), "credentials")
         role = body.get("role")
         if role not in ROLES:
             raise BadRequest(f"role is one of {', '.join(ROLES)}.")
         actor = {"id": f"web-{role}", "role": role}
-        connected = await run_in_threadpool(self.host.connect, credentials, actor)
+        connected = await run_in_threadpool(host.connect, credentials, actor)
         return JSONResponse(connected.to_json())
 
     async def disconnect(self, request: Request) -> Response:
-        self._slug(request)
-        was_connected = await run_in_threadpool(self.host.disconnect)
+        host = self._host(request)
+        was_connected = await run_in_threadpool(host.disconnect)
         return JSONResponse({"was_connected": was_connected})
 
     async def save_settings(self, request: Request) -> Response:
-        self._slug(request)
+        host = self._host(request)
         document = _object(await _json_body(request), "The settings")
-        saved = await run_in_threadpool(self.host.save_settings, document)
+        saved = await run_in_threadpool(host.save_settings, document)
         return JSONResponse(saved.to_json())
 
     async def action(self, request: Request) -> Response:
-        self._slug(request)
+        host = self._host(request)
         params = await _json_body(request)
         name = request.path_params["action"]
-        result = await run_in_threadpool(self.host.run_settings_action, name, params)
+        result = await run_in_threadpool(host.run_settings_action, name, params)
         return JSONResponse(result)
 
     async def replay(self, request: Request) -> Response:
-        self._slug(request)
+        host = self._host(request)
         body = _object(await _json_body(request), "The request")
         job_ids = body.get("job_ids")
         if job_ids is not None and not (
@@ -286,7 +290,7 @@ class AdminApi:
             and all(isinstance(job, int) and not isinstance(job, bool) for job in job_ids)
         ):
             raise BadRequest("job_ids must be a list of job ids.")
-        queued = await run_in_threadpool(self.host.replay, job_ids)
+        queued = await run_in_threadpool(host.replay, job_ids)
         return JSONResponse({"queued": queued})
 
     def routes(self) -> list[BaseRoute]:

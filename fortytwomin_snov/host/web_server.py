@@ -1,10 +1,10 @@
 """Running the admin pages: uvicorn on 127.0.0.1, a queue worker beside it, and the demo.
 
 :func:`serve` is what ``fortytwomin-snov serve`` runs, in the foreground until Ctrl-C:
-it builds the front end if needed, opens the host's database (or, with ``demo``, starts
-the Snov.io emulator with the demo account and fills a temporary database: connected, a
-list created, settings saved, the demo burst synced, so every page has something to
-show), serves :func:`~fortytwomin_snov.host.web.create_app` and works the queue in a
+it builds the front end if needed, opens the host's database (or, with ``demo``, runs
+the integration's demo on a temporary database through the ``demo_session`` hook its
+plugin implements: connected, settings saved, some events synced, so every page has
+something to show), serves :func:`~fortytwomin_snov.host.web.create_app` and works the queue in a
 background thread, so a replay from the Sync log page runs without another command.
 
 :class:`AdminServer` runs an app in a background thread on an ephemeral port, for tests.
@@ -19,21 +19,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import cast
 
 import uvicorn
 from starlette.types import ASGIApp
 
-from fortytwomin_snov.host.demo import (
-    DEMO_ACTOR,
-    DEMO_LIST_NAME,
-    DemoEnvironment,
-    demo_environment,
-    demo_events,
-    demo_settings,
-)
 from fortytwomin_snov.host.errors import HostError
-from fortytwomin_snov.host.reference import ReferenceHost, WorkSummary
+from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.host.web import create_app
 from fortytwomin_snov.host.web_frontend import default_frontend_root, ensure_built
 
@@ -194,20 +186,15 @@ class QueueWorker:
         self.stop()
 
 
-def prepare_demo(host: ReferenceHost, environment: DemoEnvironment) -> WorkSummary:
-    """Fill a fresh database as the CLI demo does: connect with the demo keys, create a
-    plain list, save the demo settings, queue the demo burst and sync it."""
-    current = host.status()
-    if current.connected or current.settings_saved or any(current.jobs.values()):
-        raise HostError(
-            f"The demo needs a database of its own: {host.path} already holds a connection,"
-            " settings or jobs (leave out --db to use a temporary one)"
-        )
-    host.connect(environment.credentials, DEMO_ACTOR)
-    created = host.run_settings_action("create_list", {"name": DEMO_LIST_NAME})
-    host.save_settings(demo_settings(int(created["id"])))
-    host.enqueue_many([item.event for item in demo_events()])
-    return host.work(until_empty=True)
+def run_demo_session(host: ReferenceHost, echo: Echo) -> contextlib.AbstractContextManager[None]:
+    """The demo of ``host``'s integration, from its plugin's ``demo_session`` hook;
+    HostError if the plugin offers none."""
+    session = host.plugin_manager.hook.demo_session(
+        integration=host.integration, host=host, echo=echo
+    )
+    if session is None:
+        raise HostError(f"The {host.display_name} plugin offers no demo")
+    return cast("contextlib.AbstractContextManager[None]", session)
 
 
 def serve(
@@ -215,6 +202,7 @@ def serve(
     *,
     port: int = DEFAULT_PORT,
     demo: bool = False,
+    integration: str | None = None,
     worker: bool = True,
     frontend: Path | None = None,
     echo: Echo | None = None,
@@ -222,6 +210,8 @@ def serve(
     """Serve the admin pages on 127.0.0.1 until Ctrl-C (see the module documentation).
 
     ``database``: the host's file (None: the default one; with ``demo``, a temporary one).
+    ``integration``: whose demo ``demo`` runs (None: the only installed one); the pages
+    serve every installed integration.
     ``worker``: also work the queue in the background. ``frontend``: the front end's
     folder (default: ``frontend/`` of this checkout), built first if needed.
     """
@@ -231,7 +221,6 @@ def serve(
         # The port first: a port in use fails at once, before the demo runs.
         listener = stack.enter_context(contextlib.closing(_bind(port)))
         if demo:
-            environment = stack.enter_context(demo_environment())
             temporary = database is None
             if database is None:
                 folder = stack.enter_context(
@@ -239,8 +228,8 @@ def serve(
                 )
                 database = Path(folder) / "host.db"
             host = stack.enter_context(ReferenceHost(database))
-            summary = prepare_demo(host, environment)
-            _echo_demo(echo, environment, summary)
+            shown = host.for_integration(integration or host.integration)
+            stack.enter_context(run_demo_session(shown, echo))
             echo(f"Database: {host.path}" + (" (temporary)" if temporary else ""))
         else:
             host = stack.enter_context(ReferenceHost(database))
@@ -258,20 +247,3 @@ def serve(
 
 def _print(line: str) -> None:
     print(line, flush=True)
-
-
-def _echo_demo(echo: Echo, environment: DemoEnvironment, summary: WorkSummary) -> None:
-    keys: dict[str, Any] = environment.credentials
-    done = ", ".join(f"{count} {status}" for status, count in sorted(summary.statuses.items()))
-    echo(
-        f"Demo: the Snov.io emulator serves a demo account on {environment.base_url}; nothing"
-        " leaves this machine. The rate limit is raised so that the demo runs in seconds."
-    )
-    echo(
-        f"Connected with the demo keys, created the list {DEMO_LIST_NAME!r}, saved the"
-        f" settings and synced the demo burst ({done})."
-    )
-    echo(
-        "To connect again after Disconnect, use the demo keys: API user ID"
-        f" {keys['api_user_id']}, API secret {keys['api_secret']} (published demo values)."
-    )

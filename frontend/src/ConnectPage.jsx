@@ -2,7 +2,7 @@
 // the organization's roles (only owners and admins may connect).
 import { useMemo, useState } from 'react';
 import { api, integrationPath } from './api.js';
-import { Banner, SchemaForm, credentialsUiSchema, formSchema } from './forms.jsx';
+import { Banner, ConnectionSummary, SchemaForm, credentialsUiSchema, formSchema } from './forms.jsx';
 import { IntegrationHeader, formatTime, useIntegration } from './IntegrationHeader.jsx';
 import { useRouter } from './router.jsx';
 
@@ -29,7 +29,7 @@ export default function ConnectPage({ slug }) {
     setProblem(null);
     try {
       await api(integrationPath(slug, '/connect'), { method: 'POST', body: { credentials: formData ?? {}, role } });
-      navigate(integrationPath(slug), `Connected ${name}. Next: choose the target list and what syncs.`);
+      navigate(integrationPath(slug), `Connected ${name}. Next: choose what syncs, and where.`);
     } catch (error) {
       setProblem(error);
       setBusy(false);
@@ -46,7 +46,7 @@ export default function ConnectPage({ slug }) {
           <h2 id="connect-title">Connect {name}</h2>
           {connection ? (
             <Banner kind="info">
-              Connected with API user ID <code>{connection.api_user_id}</code> by {connection.connected_by},{' '}
+              <ConnectionSummary connection={connection} schema={integration.manifest?.credentials_schema} />{' '}
               {formatTime(connection.connected_at)}. Connecting again replaces the saved keys.
             </Banner>
           ) : null}

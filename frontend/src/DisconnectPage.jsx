@@ -1,7 +1,7 @@
 // Disconnect: forget the connection; what is already in the other tool stays there.
 import { useState } from 'react';
 import { api, integrationPath } from './api.js';
-import { Banner } from './forms.jsx';
+import { Banner, ConnectionSummary } from './forms.jsx';
 import { IntegrationHeader, formatTime, useIntegration } from './IntegrationHeader.jsx';
 import { Link, useRouter } from './router.jsx';
 
@@ -17,7 +17,7 @@ export default function DisconnectPage({ slug }) {
     setBusy(true);
     try {
       await api(integrationPath(slug, '/disconnect'), { method: 'POST', body: {} });
-      navigate('/integrations', `Disconnected ${name}. Prospects already added to ${name} are not deleted.`);
+      navigate('/integrations', `Disconnected ${name}. What was already synced to ${name} stays there: nothing is deleted.`);
     } catch (error) {
       setProblem(error);
       setBusy(false);
@@ -35,12 +35,12 @@ export default function DisconnectPage({ slug }) {
         {connection ? (
           <>
             <p>
-              Connected with API user ID <code>{connection.api_user_id}</code> by {connection.connected_by},{' '}
+              <ConnectionSummary connection={connection} schema={integration.manifest?.credentials_schema} />{' '}
               {formatTime(connection.connected_at)}.
             </p>
             <p>Disconnecting removes the connection and stops future syncs. Syncs still queued wait until you connect again.</p>
             <Banner kind="info" data-testid="disconnect-note">
-              Prospects already added to {name} are <strong>not</strong> deleted: they stay in their lists.
+              What was already synced to {name} stays there: <strong>nothing</strong> is deleted.
             </Banner>
             <div className="form-actions">
               <Link to={integrationPath(slug)} className="button ghost">

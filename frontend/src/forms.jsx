@@ -47,6 +47,31 @@ export function humanize(name) {
   return words.join(' ');
 }
 
+/** Who connected which account: the record's public credential fields, each under the
+ * title the credentials schema gives it ("API user ID 42"); secret (writeOnly) ones never. */
+export function connectionFields(connection, schema) {
+  const properties = schema?.properties ?? {};
+  return Object.entries(properties)
+    .filter(([name, spec]) => spec?.writeOnly !== true && connection?.[name] != null)
+    .map(([name, spec]) => [name, spec?.title ?? humanize(name), String(connection[name])]);
+}
+
+export function ConnectionSummary({ connection, schema }) {
+  const fields = connectionFields(connection, schema);
+  return (
+    <>
+      Connected
+      {fields.map(([name, title, value], index) => (
+        <span key={name}>
+          {index === 0 ? ' with ' : ', '}
+          {title} <code>{value}</code>
+        </span>
+      ))}{' '}
+      by {connection.connected_by},
+    </>
+  );
+}
+
 /** The connect form: every writeOnly property is a password field that the browser does
  * not fill in or remember; properties without a title get one from their name. */
 export function credentialsUiSchema(schema) {

@@ -1,25 +1,32 @@
-"""The demo scenario: a seeded Snov.io emulator, the settings an admin would save, and a
-realistic burst of events. ``fortytwomin-snov demo`` narrates it (:mod:`.cli`).
+"""The Snov.io demo: a seeded Snov.io emulator, the settings an admin would save, a
+realistic burst of events, and :func:`run_demo`, the one driver that plays it on a
+reference host. ``fortytwomin-snov demo`` narrates it (:mod:`fortytwomin_snov.commands`);
+``serve --demo`` runs it quietly through the reference host's ``demo_session`` hook
+(:func:`demo_session`).
 
 Everything stays on this machine: the emulator listens on 127.0.0.1, and the plugin is
 pointed at it through ``FORTYTWOMIN_SNOV_API_BASE`` for as long as
 :func:`demo_environment` is open. The demo raises the rate limit (the emulator's, and the
 pace of the plugin's client through ``FORTYTWOMIN_SNOV_RATE_LIMIT``) so that it finishes in
 seconds; Snov.io itself allows :data:`SNOV_RATE_LIMIT` requests a minute.
+
+This module stays whole (about 450 lines, most of it the burst's events): the scenario's data
+and its driver change together.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from fortytwomin_snov.host.errors import HostError
+from fortytwomin_snov.contract.errors import IntegrationError
 
 if TYPE_CHECKING:
+    from fortytwomin_snov.host.reference import ReferenceHost, WorkSummary
     from fortytwomin_snov.testing.state import EmulatorState
 
 API_BASE_ENV = "FORTYTWOMIN_SNOV_API_BASE"
@@ -79,7 +86,7 @@ def demo_environment(rate_limit: int = DEMO_RATE_LIMIT) -> Iterator[DemoEnvironm
         from fortytwomin_snov.testing.server import EmulatorServer
         from fortytwomin_snov.testing.state import EmulatorState
     except ImportError as error:
-        raise HostError(
+        raise IntegrationError(
             f"The demo runs the Snov.io emulator, which needs {error.name or 'its extra'}:"
             " pip install 'fortytwomin-snov[host]'"
         ) from None
@@ -339,3 +346,109 @@ def demo_prospects(environment: DemoEnvironment, list_id: int) -> list[DemoProsp
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
+
+
+# ---- the driver ---------------------------------------------------------------------------
+
+
+class DemoNarrator:
+    """What :func:`run_demo` tells as it goes; this one tells nothing (``serve --demo``).
+    ``fortytwomin-snov demo`` narrates each step on the terminal."""
+
+    def step(self, title: str) -> None:
+        """A step starts."""
+
+    def connected(self, record: Mapping[str, Any]) -> None:
+        """Connected with the demo keys (``record`` without its secret)."""
+
+    def lists(self, form: Mapping[str, Any]) -> None:
+        """The settings form, rendered with the account's lists."""
+
+    def list_created(self, created: Mapping[str, Any]) -> None:
+        """The demo's list was created."""
+
+    def settings_saved(self, document: Mapping[str, Any], warnings: Sequence[str]) -> None:
+        """The demo settings were saved."""
+
+    def events_queued(self, burst: Sequence[DemoEvent]) -> None:
+        """The burst was queued."""
+
+    def work(self, host: ReferenceHost) -> WorkSummary:
+        """Work the queue until it is empty."""
+        return host.work(until_empty=True)
+
+    def worked(self, host: ReferenceHost, summary: WorkSummary, calls: int) -> None:
+        """The queue is empty; ``calls`` Snov.io API calls were made."""
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    list_id: int
+    summary: WorkSummary
+
+
+def require_fresh(host: ReferenceHost) -> None:
+    """IntegrationError unless the host's database holds nothing of this integration."""
+    current = host.status()
+    if current.connected or current.settings_saved or any(current.jobs.values()):
+        raise IntegrationError(
+            f"The demo needs a database of its own: {host.path} already holds a connection,"
+            " settings or jobs (leave out --db to use a temporary one)"
+        )
+
+
+def run_demo(
+    host: ReferenceHost, environment: DemoEnvironment, narrator: DemoNarrator | None = None
+) -> DemoResult:
+    """Fill a fresh database: connect with the demo keys, create a plain list, save the demo
+    settings, queue the demo burst and sync it."""
+    tell = narrator or DemoNarrator()
+    require_fresh(host)
+    tell.step("Connect with the demo keys")
+    connected = host.connect(environment.credentials, DEMO_ACTOR)
+    tell.connected(connected.record)
+    tell.step("The account's lists")
+    tell.lists(host.settings_schema())
+    tell.step("Create a list for the bookings")
+    created = host.run_settings_action("create_list", {"name": DEMO_LIST_NAME})
+    list_id = int(created["id"])
+    tell.list_created(created)
+    tell.step("Save the settings")
+    document = demo_settings(list_id)
+    saved = host.save_settings(document)
+    tell.settings_saved(document, saved.warnings)
+    tell.step("Send a burst of events")
+    burst = demo_events()
+    host.enqueue_many([item.event for item in burst])
+    tell.events_queued(burst)
+    tell.step("Work the queue")
+    calls_before = environment.api_calls()
+    summary = tell.work(host)
+    tell.worked(host, summary, environment.api_calls() - calls_before)
+    return DemoResult(list_id=list_id, summary=summary)
+
+
+@contextmanager
+def demo_session(host: ReferenceHost, echo: Callable[[str], None]) -> Iterator[None]:
+    """What ``serve --demo`` runs: the emulator, and ``host`` filled by :func:`run_demo`."""
+    require_fresh(host)
+    with demo_environment() as environment:
+        result = run_demo(host, environment)
+        done = ", ".join(
+            f"{count} {status}" for status, count in sorted(result.summary.statuses.items())
+        )
+        keys = environment.credentials
+        echo(
+            f"Demo: the Snov.io emulator serves a demo account on {environment.base_url};"
+            " nothing leaves this machine. The rate limit is raised so that the demo runs in"
+            " seconds."
+        )
+        echo(
+            f"Connected with the demo keys, created the list {DEMO_LIST_NAME!r}, saved the"
+            f" settings and synced the demo burst ({done})."
+        )
+        echo(
+            "To connect again after Disconnect, use the demo keys: API user ID"
+            f" {keys['api_user_id']}, API secret {keys['api_secret']} (published demo values)."
+        )
+        yield

@@ -1,0 +1,15 @@
+"""The reference host's command line: ``fortytwomin-snov`` (``python -m`` this package).
+
+- :mod:`.app`: the command group, :func:`main`, error handling and ``-v`` logging;
+- :mod:`.admin`: connect, disconnect, status, schema, settings, choices, action;
+- :mod:`.queue`: send, work, log, replay;
+- :mod:`.serve`: the admin pages;
+- :mod:`.options` and :mod:`.output`: what the commands share.
+
+Plugins add commands of their own through the ``register_commands`` hook.
+"""
+
+from fortytwomin_snov.host.cli import admin, queue, serve
+from fortytwomin_snov.host.cli.app import cli, main
+
+__all__ = ["admin", "cli", "main", "queue", "serve"]

@@ -1,0 +1,3 @@
+from fortytwomin_snov.host.cli import main
+
+main()

@@ -1,0 +1,114 @@
+"""What most commands share: the database and integration options, opening the host,
+reading a file or stdin, asking for a value, and the one-line error a user can cause."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from fortytwomin_snov.host.reference import ReferenceHost
+
+DATABASE_ENV = "FORTYTWOMIN_SNOV_DB"
+
+
+class CommandFailed(click.ClickException):
+    """A user-caused error: one line, then ``details`` (a document's problems, one a line)."""
+
+    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.details = list(details)
+
+
+with_database = click.option(
+    "--db",
+    "database",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    envvar=DATABASE_ENV,
+    help=f"The host's SQLite database (default: ${DATABASE_ENV}, else host.db in your"
+    " user data directory).",
+)
+
+with_integration = click.option(
+    "--integration",
+    "integration",
+    metavar="SLUG",
+    default=None,
+    help="The integration (default: the only one installed).",
+)
+
+
+def open_host(database: Path | None, integration: str | None) -> ReferenceHost:
+    """The host on ``database`` (None: the default file) for ``integration`` (None: the only
+    installed one). An integration no installed plugin handles is refused at once."""
+    host = ReferenceHost(database, integration=integration)
+    try:
+        host.manifest()  # resolves the default, and checks that the slug is installed
+    except BaseException:
+        host.close()
+        raise
+    return host
+
+
+def read_text(source: str) -> tuple[str, str]:
+    """The text of FILE, or of stdin for ``-``, and how to name it in messages."""
+    try:
+        if source == "-":
+            return sys.stdin.buffer.read().decode("utf-8-sig"), "stdin"
+        return Path(source).read_bytes().decode("utf-8-sig"), source
+    except OSError as error:
+        raise CommandFailed(f"Cannot read {source}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise CommandFailed(f"{source} is not UTF-8 text") from None
+
+
+def json_problem(error: json.JSONDecodeError, *, one_line: bool = False) -> str:
+    where = f"column {error.colno}" if one_line else f"line {error.lineno}, column {error.colno}"
+    return f"not valid JSON ({error.msg} at {where})"
+
+
+def ask(what: str, option: str, *, hidden: bool) -> str:
+    """A value the user did not pass: asked for on a terminal (without echo when hidden),
+    else read as one line from stdin, so that it can be piped in."""
+    stdin = sys.stdin
+    if stdin is not None and stdin.isatty():
+        return str(click.prompt(what, hide_input=hidden, err=True))
+    line = stdin.readline() if stdin is not None else ""
+    value = line.rstrip("\r\n")
+    if not value:
+        raise CommandFailed(f"No {what} given: pass {option}, or type it when asked")
+    return value
+
+
+def login_name() -> str:
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment or the password database
+        return "cli"
+    return re.sub(r"[^!-~]", "_", name) or "cli"
+
+
+def name_value(pair: str, option: str) -> tuple[str, str]:
+    """``NAME=VALUE`` split at the first ``=``."""
+    name, sep, value = pair.partition("=")
+    if not sep or not name:
+        raise CommandFailed(f"{option} takes NAME=VALUE, not {pair!r}")
+    return name, value
+
+
+def typed_value(text: str, spec: object) -> object:
+    """A command-line value as the JSON type its schema asks for (text otherwise)."""
+    kind = spec.get("type") if isinstance(spec, dict) else None
+    kinds = kind if isinstance(kind, list) else [kind]
+    if any(item in ("integer", "number", "boolean", "null") for item in kinds):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text  # the plugin says what is wrong with it
+    return text

@@ -1,0 +1,133 @@
+"""How the CLI shows things: consoles, JSON, times, counts, and the tables several commands
+share (the status grid, the sync log, a live attempt)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import click
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from fortytwomin_snov.contract.errors import FieldError
+from fortytwomin_snov.host.jobs import LogEntry
+from fortytwomin_snov.host.records import HostStatus
+
+PROG = "fortytwomin-snov"
+PIPED_WIDTH = 160
+STATUS_STYLES = {"synced": "green", "skipped": "cyan", "deferred": "yellow", "failed": "red"}
+
+
+def console(*, stderr: bool = False) -> Console:
+    # Text from a service or an event is shown as is: no markup, no guessed highlighting.
+    # Tables written to a file or a pipe get room to breathe rather than 80 columns.
+    stream = sys.stderr if stderr else sys.stdout
+    piped = not (stream is not None and stream.isatty()) and "COLUMNS" not in os.environ
+    return Console(
+        stderr=stderr, markup=False, highlight=False, width=PIPED_WIDTH if piped else None
+    )
+
+
+def print_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def local_time(moment: float | None) -> str:
+    if moment is None:
+        return "-"
+    return datetime.fromtimestamp(moment).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def field_lines(errors: Sequence[FieldError]) -> list[str]:
+    return [f"{error['pointer'] or '/'}: {error['message']}" for error in errors]
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def step(title: str) -> None:
+    """A step of a narrated flow (the demo)."""
+    click.secho(f"\n== {title}", bold=True)
+
+
+def describe_connection(record: Mapping[str, Any], credentials_schema: Mapping[str, Any]) -> str:
+    """Who connected which account, from the record's public credential fields, each under
+    the title the plugin's credentials schema gives it ("API user ID 42, by usr_1")."""
+    properties = credentials_schema.get("properties")
+    parts: list[str] = []
+    if isinstance(properties, Mapping):
+        for name, spec in properties.items():
+            if not isinstance(spec, Mapping) or spec.get("writeOnly") is True:
+                continue
+            if record.get(name) is not None:
+                parts.append(f"{spec.get('title') or name} {record[name]}")
+    if record.get("connected_by") is not None:
+        parts.append(f"by {record['connected_by']}")
+    return ", ".join(parts) or "connected"
+
+
+def status_table(current: HostStatus, credentials_schema: Mapping[str, Any]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    if current.connection is not None:
+        grid.add_row(
+            "Connection",
+            f"connected: {describe_connection(current.connection, credentials_schema)},"
+            f" {local_time(current.connection_saved_at)}",
+        )
+    else:
+        grid.add_row("Connection", f"not connected: run `{PROG} connect`")
+    if current.settings_saved:
+        grid.add_row("Settings", f"saved {local_time(current.settings_saved_at)}")
+        for warning in current.settings_warnings:
+            grid.add_row("", Text(f"⚠ {warning}", style="yellow"))
+    else:
+        grid.add_row("Settings", f"none saved: run `{PROG} settings set FILE`")
+    grid.add_row("Jobs", " · ".join(f"{state} {count}" for state, count in current.jobs.items()))
+    parked = [f"on {blocker} {count}" for blocker, count in current.parked.items() if count]
+    if parked:
+        grid.add_row("Parked", " · ".join(parked) + " (they run again once that is fixed)")
+    return grid
+
+
+def attempt_line(entry: LogEntry) -> Text:
+    line = Text()
+    line.append(f"{entry.status:<8}", style=STATUS_STYLES.get(entry.status, ""))
+    line.append(f" job {entry.job_id} {entry.event_type} {entry.email or '(no email)'}: ")
+    line.append(entry.message)
+    return line
+
+
+def log_table(entries: Sequence[LogEntry], *, title: str) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("Time", no_wrap=True)
+    table.add_column("Job", justify="right", no_wrap=True)
+    table.add_column("Event", no_wrap=True)
+    table.add_column("Email", no_wrap=True)
+    table.add_column("Outcome", no_wrap=True)
+    table.add_column("Message", ratio=1, min_width=30)
+    for entry in entries:
+        outcome = Text(entry.status, style=STATUS_STYLES.get(entry.status, ""))
+        outcome.append(f"\n{entry.reason}", style="dim")
+        table.add_row(
+            local_time(entry.at),
+            f"{entry.job_id}" + (f" #{entry.attempt}" if entry.attempt > 1 else ""),
+            Text(f"{entry.event_type}\n{entry.event_id}"),
+            Text(entry.email or "-"),
+            outcome,
+            Text(entry.message),
+        )
+    return table

@@ -1,0 +1,296 @@
+"""The queue: ``send`` events, ``work`` them, read the sync ``log``, ``replay`` failures."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any, cast
+
+import click
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from fortytwomin_snov.host.cli.app import cli
+from fortytwomin_snov.host.cli.options import (
+    CommandFailed,
+    json_problem,
+    open_host,
+    read_text,
+    with_database,
+    with_integration,
+)
+from fortytwomin_snov.host.cli.output import (
+    PROG,
+    attempt_line,
+    console,
+    field_lines,
+    log_table,
+    plural,
+)
+from fortytwomin_snov.host.jobs import STATUSES, Attempt, Status, validate_event
+from fortytwomin_snov.host.reference import ReferenceHost, WorkSummary
+
+
+@cli.command()
+@with_database
+@with_integration
+@click.argument("source", metavar="FILE|-")
+def send(database: Path | None, integration: str | None, source: str) -> None:
+    """Queue events for an integration: one JSON event, or JSON Lines (one event a line).
+
+    Each event is checked against booking-event.schema.json; a bad line is reported with
+    its number and skipped, the good ones are queued (the exit status is 1 if any was bad).
+    """
+    text, where = read_text(source)
+    events, problems = _parse_events(text)
+    for number, problem in problems:
+        click.echo(f"line {number}: {problem}", err=True)
+    if not events and not problems:
+        raise CommandFailed(f"{where} holds no event")
+    if events:
+        with open_host(database, integration) as host:
+            queued = host.enqueue_many(events)
+        click.echo(
+            f"Queued {plural(len(queued), 'event')} ({_job_ids(queued)})."
+            f" Run `{PROG} work` to sync {'it' if len(queued) == 1 else 'them'}."
+        )
+    if problems:
+        bad = len({number for number, _ in problems})
+        raise CommandFailed(f"{plural(bad, 'line')} of {where} skipped: nothing queued for them")
+
+
+def _job_ids(ids: Sequence[int]) -> str:
+    if len(ids) == 1:
+        return f"job {ids[0]}"
+    if list(ids) == list(range(ids[0], ids[0] + len(ids))):
+        return f"jobs {ids[0]}-{ids[-1]}"
+    return "jobs " + ", ".join(map(str, ids))
+
+
+def _parse_events(text: str) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
+    """The valid events, and each problem of the others with its line number, in line
+    order. The text is one JSON event (it may span lines) or JSON Lines."""
+    documents, problems = _json_documents(text)
+    events: list[dict[str, Any]] = []
+    for number, document in documents:
+        found = validate_event(document)
+        if found:
+            problems.extend((number, line) for line in field_lines(found))
+        else:
+            events.append(document)
+    problems.sort(key=lambda problem: problem[0])
+    return events, problems
+
+
+def _json_documents(text: str) -> tuple[list[tuple[int, Any]], list[tuple[int, str]]]:
+    """The JSON documents of the text with the number of the line each starts on, and the
+    lines that are not JSON."""
+    lines = list(enumerate(text.splitlines(), 1))
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError as error:
+        broken = error
+    else:
+        first = next((number for number, line in lines if line.strip()), 1)
+        return [(first, whole)], []
+    documents: list[tuple[int, Any]] = []
+    unreadable: list[tuple[int, str]] = []
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            documents.append((number, json.loads(line)))
+        except json.JSONDecodeError as error:
+            unreadable.append((number, json_problem(error, one_line=True)))
+    if not documents and len(unreadable) > 1:
+        # No line is JSON on its own: one broken document, reported once.
+        return [], [(broken.lineno, json_problem(broken, one_line=True))]
+    return documents, unreadable
+
+
+@cli.command()
+@with_database
+@click.option(
+    "--integration",
+    "integration",
+    metavar="SLUG",
+    default=None,
+    help="Only this integration's jobs (default: every installed integration's).",
+)
+@click.option(
+    "--until-empty",
+    is_flag=True,
+    help="Stop once no job is queued or running (default: run until Ctrl-C, as a service).",
+)
+def work(database: Path | None, integration: str | None, until_empty: bool) -> None:
+    """Sync queued events, each integration under its service's limits.
+
+    Ctrl-C (or SIGTERM) stops after the sync under way; a second Ctrl-C stops at once and
+    gives that job back to the queue.
+    """
+    host = open_host(database, integration) if integration else ReferenceHost(database)
+    with host:
+        summary = work_with_progress(host, until_empty=until_empty)
+        after_work(host, summary)
+
+
+def work_with_progress(host: ReferenceHost, *, until_empty: bool) -> WorkSummary:
+    """Work the queue with a progress bar; Ctrl-C and SIGTERM stop it cleanly."""
+    counts, _ = host.queue_counts()
+    pending = counts["queued"] + counts["running"]
+    if until_empty and pending == 0:
+        click.echo("No job is queued.")
+        return WorkSummary()
+    stop = threading.Event()
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console(stderr=True),
+    )
+    until = "" if until_empty else " (Ctrl-C to stop)"
+    task = progress.add_task(f"Working the queue{until}", total=pending)
+    tally: Counter[str] = Counter()
+    closed = 0
+
+    def on_progress(attempt: Attempt) -> None:
+        nonlocal closed
+        entry = attempt.entry
+        tally[entry.status] += 1
+        if attempt.job_state not in ("queued", "running"):
+            closed += 1
+        counts, _ = host.queue_counts()
+        progress.update(
+            task,
+            completed=closed,
+            total=closed + counts["queued"] + counts["running"],
+            description=" · ".join(f"{name} {tally[name]}" for name in STATUSES) + until,
+        )
+        if entry.status in ("deferred", "failed"):
+            progress.console.print(attempt_line(entry))
+
+    with _stopping_on_signals(stop), progress:
+        return host.work(until_empty=until_empty, stop=stop, on_progress=on_progress)
+
+
+@contextlib.contextmanager
+def _stopping_on_signals(stop: threading.Event) -> Iterator[None]:
+    """The first Ctrl-C (or SIGTERM) sets ``stop``; a second one interrupts at once."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def after_work(host: ReferenceHost, summary: WorkSummary) -> None:
+    """What the run did, and what is left in the queue."""
+    if summary.attempts:
+        done = ", ".join(
+            f"{summary.statuses[status]} {status}"
+            for status in STATUSES
+            if summary.statuses[status]
+        )
+        verb = "Stopped after" if summary.stopped else "Done:"
+        click.echo(f"{verb} {plural(summary.attempts, 'attempt')} ({done}).")
+    elif summary.stopped:
+        click.echo("Stopped.")
+    counts, parked = host.queue_counts()
+    left: list[str] = []
+    if counts["queued"] or counts["running"]:
+        left.append(f"{counts['queued'] + counts['running']} queued (`{PROG} work` runs them)")
+    for blocker, number in parked.items():
+        if number:
+            left.append(f"{number} waiting for {blocker} (they run again once that is fixed)")
+    if counts["failed"]:
+        left.append(
+            f"{counts['failed']} failed (`{PROG} log --status failed` says why;"
+            f" `{PROG} replay` queues them again)"
+        )
+    if left:
+        click.echo("Jobs left: " + "; ".join(left) + ".")
+
+
+@cli.command()
+@with_database
+@with_integration
+@click.option(
+    "--status",
+    "statuses",
+    type=click.Choice(STATUSES),
+    multiple=True,
+    help="Only entries with this status (repeat for several).",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--job", "job_id", type=click.IntRange(min=1), help="Only this job's attempts.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one entry a line.")
+def log(
+    database: Path | None,
+    integration: str | None,
+    statuses: tuple[str, ...],
+    limit: int,
+    job_id: int | None,
+    as_json: bool,
+) -> None:
+    """An integration's sync log: one entry per attempt, newest first."""
+    with open_host(database, integration) as host:
+        entries = host.sync_log(
+            status=cast("list[Status]", list(statuses)) or None,  # click.Choice checked them
+            limit=limit,
+            job_id=job_id,
+        )
+    if as_json:
+        for entry in entries:
+            click.echo(json.dumps(entry.to_json(), ensure_ascii=False))
+        return
+    if not entries:
+        click.echo("The sync log has no entries" + (" with that status." if statuses else "."))
+        return
+    console().print(log_table(entries, title="Sync log (newest first)"))
+
+
+@cli.command()
+@with_database
+@with_integration
+@click.argument("job_ids", nargs=-1, type=click.IntRange(min=1), metavar="[JOB_ID]...")
+def replay(database: Path | None, integration: str | None, job_ids: tuple[int, ...]) -> None:
+    """Queue an integration's failed jobs again: all of them, or those named.
+
+    A named job may also be one parked until a connection or settings fix."""
+    with open_host(database, integration) as host:
+        queued = host.replay(list(job_ids) if job_ids else None)
+        refused = [(number, host.job(number)) for number in job_ids if number not in queued]
+    if queued:
+        click.echo(
+            f"Queued again: {plural(len(queued), 'job')} ({', '.join(map(str, queued))})."
+            f" Run `{PROG} work` to sync {'it' if len(queued) == 1 else 'them'}."
+        )
+    elif not job_ids:
+        click.echo("No failed job to replay.")
+    if refused:
+        named = ", ".join(
+            f"job {number} ({'no such job' if job is None else job.state})"
+            for number, job in refused
+        )
+        raise CommandFailed(f"Not queued again, as only failed or parked jobs are: {named}")
