@@ -19,6 +19,8 @@ HOST_SIDE = {"contract", "stores", "host"}
 """What the 42min host owns; everything else is the Snov.io plugin and its emulator."""
 EMULATOR = "testing"
 CLIENT = "snov"
+REFERENCE_HOST_EXTRAS = {"commands", "demo"}
+"""The plugin's additions to the reference host's CLI (demo, emulator): they use that host."""
 
 
 def contracts() -> dict[str, dict[str, Any]]:
@@ -45,7 +47,7 @@ def names(modules: list[str]) -> set[str]:
         ("contract", "forbidden_modules", lambda: top_level() - {"contract"}),
         ("stores", "forbidden_modules", lambda: top_level() - {"stores", "contract"}),
         ("client", "forbidden_modules", lambda: top_level() - {CLIENT, "contract"}),
-        ("plugin", "source_modules", plugin),
+        ("plugin", "source_modules", lambda: plugin() - REFERENCE_HOST_EXTRAS),
         ("host", "forbidden_modules", lambda: plugin() | {EMULATOR}),
         ("emulator", "forbidden_modules", lambda: plugin() - {CLIENT} | {"host"}),
     ],
