@@ -1,91 +1,38 @@
-"""The key-value stores a host lends the plugin: MemoryStore and SqliteStore."""
+"""What is particular to one store. The operations every store shares are in
+``test_store_conformance.py``.
+
+RedisStore's expiry runs on the server's clock: here each operation's TTL is read back
+with ``PTTL`` right after it, and 1 ms TTLs are polled until the server has dropped the
+key (within a bounded deadline); nothing sleeps.
+"""
 
 from __future__ import annotations
 
-import multiprocessing
-from collections.abc import Iterator
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+import redis
 
-from fortytwomin_snov.contract.store import MemoryStore, Store
+from fortytwomin_snov.contract.errors import IntegrationError, StoreUnavailable
 from fortytwomin_snov.stores import SqliteStore
-from fortytwomin_snov.testing.clock import ManualClock
+from fortytwomin_snov.stores.redis import DEFAULT_PREFIX, RedisStore
+
+if TYPE_CHECKING:  # imported by pytest as a plugin, so that its asserts are rewritten
+    from tests.servers import RedisServer
+
+pytest_plugins = ["tests.servers"]
+
+PASSWORD = "s3cret-Pa55word"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock) -> Iterator[Store]:
-    if request.param == "memory":
-        yield MemoryStore(clock=clock)
-    else:
-        sqlite_store = SqliteStore(tmp_path / "store.db", clock=clock)
-        yield sqlite_store
-        sqlite_store.close()
-
-
-def test_both_stores_satisfy_the_protocol(store: Store) -> None:
-    assert isinstance(store, Store)
-
-
-def test_get_set_delete(store: Store) -> None:
-    assert store.get("k") is None
-    store.set("k", "v1")
-    assert store.get("k") == "v1"
-    store.set("k", "v2")
-    assert store.get("k") == "v2"
-    store.delete("k")
-    assert store.get("k") is None
-    store.delete("k")  # deleting an absent key is not an error
-
-
-def test_ttl_expires_with_the_clock(store: Store, clock: ManualClock) -> None:
-    store.set("k", "v", ttl=10)
-    clock.now += 9.9
-    assert store.get("k") == "v"
-    clock.now += 0.1
-    assert store.get("k") is None
-
-
-def test_set_without_ttl_clears_an_earlier_ttl(store: Store, clock: ManualClock) -> None:
-    store.set("k", "v", ttl=10)
-    store.set("k", "w")
-    clock.now += 1000
-    assert store.get("k") == "w"
-
-
-def test_add_only_when_absent_or_expired(store: Store, clock: ManualClock) -> None:
-    assert store.add("k", "first", ttl=5) is True
-    assert store.add("k", "second") is False
-    assert store.get("k") == "first"
-    clock.now += 5
-    assert store.add("k", "third") is True
-    assert store.get("k") == "third"
-
-
-def test_incr_counts_from_zero_and_keeps_the_first_ttl(store: Store, clock: ManualClock) -> None:
-    assert store.incr("n", ttl=10) == 1
-    clock.now += 6
-    assert store.incr("n", 5, ttl=10) == 6
-    clock.now += 4  # ten seconds after creation: the later ttl did not extend it
-    assert store.get("n") is None
-    assert store.incr("n", -2) == -2
-
-
-def test_keys_are_independent(store: Store) -> None:
-    store.set("a", "1")
-    store.set("b", "2")
-    store.delete("a")
-    assert store.get("b") == "2"
-
-
-def test_repr_names_the_store_not_its_values(tmp_path: Path) -> None:
-    memory = MemoryStore()
-    memory.set("token", "secret-value")
-    assert "secret-value" not in repr(memory)
-    sqlite_store = SqliteStore(tmp_path / "s.db")
-    sqlite_store.set("token", "secret-value")
-    assert "secret-value" not in repr(sqlite_store)
-    sqlite_store.close()
+# -- SqliteStore -----------------------------------------------------------------------
 
 
 def test_sqlite_store_persists_across_instances(tmp_path: Path) -> None:
@@ -97,29 +44,177 @@ def test_sqlite_store_persists_across_instances(tmp_path: Path) -> None:
     second.close()
 
 
-def _increment_and_claim(path: str, worker: int, rounds: int) -> None:
-    shared = SqliteStore(path)
-    for n in range(rounds):
-        shared.incr("counter")
-        if shared.add(f"claim:{n}", f"worker-{worker}"):
-            shared.incr("claims won")
-    shared.close()
+# -- RedisStore ------------------------------------------------------------------------
 
 
-def test_sqlite_store_is_atomic_across_processes(tmp_path: Path) -> None:
-    path = str(tmp_path / "shared.db")  # the workers race to create it, too
-    context = multiprocessing.get_context("spawn")
-    workers = [
-        context.Process(target=_increment_and_claim, args=(path, worker, 150))
-        for worker in range(3)
+@pytest.fixture
+def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    """A plain client on the test server, to look behind the store."""
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True, socket_timeout=5)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_store(redis_server: RedisServer, redis_prefix: str) -> Iterator[RedisStore]:
+    store = RedisStore.from_url(redis_server.url, prefix=redis_prefix)
+    yield store
+    store.close()
+
+
+def _until(condition: Callable[[], bool], deadline: float = 5.0) -> bool:
+    """Ask the server again and again until ``condition`` holds or ``deadline`` passes."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if condition():
+            return True
+    return False
+
+
+def test_keys_live_under_the_prefix(
+    redis_store: RedisStore, raw: redis.Redis, redis_prefix: str
+) -> None:
+    redis_store.set("k", "v")
+    redis_store.incr("n")
+    assert sorted(raw.scan_iter(match=redis_prefix + "*")) == [
+        redis_prefix + "k",
+        redis_prefix + "n",
     ]
-    for process in workers:
-        process.start()
-    for process in workers:
-        process.join(timeout=60)
-        assert process.exitcode == 0
-    shared = SqliteStore(path)
-    assert shared.get("counter") == "450"
-    # Each claim was won by exactly one worker: add-if-absent never let two through.
-    assert shared.get("claims won") == "150"
-    shared.close()
+
+
+def test_two_prefixes_on_one_server_never_meet(redis_server: RedisServer) -> None:
+    first = RedisStore.from_url(redis_server.url, prefix="test:host-a:")
+    second = RedisStore.from_url(redis_server.url, prefix="test:host-b:")
+    first.delete("k")
+    second.delete("k")
+    assert first.add("k", "a") is True
+    assert second.add("k", "b") is True
+    assert (first.get("k"), second.get("k")) == ("a", "b")
+    first.delete("k")
+    assert second.get("k") == "b"
+    second.delete("k")
+    first.close()
+    second.close()
+
+
+def test_the_default_prefix(redis_server: RedisServer) -> None:
+    store = RedisStore.from_url(redis_server.url)
+    assert store.prefix == DEFAULT_PREFIX == "fortytwomin:"
+    store.close()
+
+
+def test_each_operation_leaves_the_ttl_it_promises(
+    redis_store: RedisStore, raw: redis.Redis, redis_prefix: str
+) -> None:
+    def pttl(key: str) -> int:
+        return int(raw.pttl(redis_prefix + key))
+
+    redis_store.set("set", "v", ttl=10)
+    assert 9000 < pttl("set") <= 10000
+    redis_store.set("set", "v")
+    assert pttl("set") == -1  # no expiry
+    assert redis_store.add("add", "v", ttl=10) is True
+    assert 9000 < pttl("add") <= 10000
+    assert redis_store.add("add", "v", ttl=100) is False
+    assert pttl("add") <= 10000
+    redis_store.incr("incr", ttl=10)
+    assert 9000 < pttl("incr") <= 10000
+    redis_store.incr("incr", ttl=100)
+    redis_store.incr("incr")
+    assert 9000 < pttl("incr") <= 10000
+    redis_store.set("fraction", "v", ttl=2.0004)  # rounded up to whole milliseconds
+    assert 1000 < pttl("fraction") <= 2001
+
+
+def test_the_server_really_expires_keys(redis_store: RedisStore) -> None:
+    redis_store.set("set", "v", ttl=0.001)
+    assert redis_store.add("add", "v", ttl=0.0001) is True  # a tiny TTL is 1 ms, never 0
+    assert redis_store.incr("incr", ttl=0.001) == 1
+    assert _until(lambda: redis_store.get("set") is None)
+    assert _until(lambda: redis_store.get("add") is None)
+    assert _until(lambda: redis_store.get("incr") is None)
+    assert redis_store.add("add", "again") is True
+    assert redis_store.incr("incr") == 1
+
+
+def test_an_unreachable_server_raises_store_unavailable_at_once() -> None:
+    port = _port_nobody_listens_on()
+    store = RedisStore.from_url(
+        f"redis://:{PASSWORD}@127.0.0.1:{port}/3", socket_connect_timeout=2, socket_timeout=2
+    )  # nothing is connected yet
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable) as caught:
+        store.get("k")
+    assert time.monotonic() - started < 1.5  # refused, not retried
+    for operation in (
+        lambda: store.set("k", "v", ttl=1),
+        lambda: store.add("k", "v"),
+        lambda: store.incr("k", ttl=1),
+        lambda: store.delete("k"),
+    ):
+        with pytest.raises(StoreUnavailable):
+            operation()
+    assert isinstance(caught.value, IntegrationError)
+    assert f"127.0.0.1:{port}/3" in str(caught.value)
+    assert "try again later" in str(caught.value)
+    _assert_no_password(store, caught.value)
+    store.close()
+
+
+def test_a_server_that_does_not_answer_raises_store_unavailable_after_the_timeout() -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel does), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        store = RedisStore.from_url(
+            f"redis://user:{PASSWORD}@127.0.0.1:{port}/0",
+            socket_timeout=0.2,
+            socket_connect_timeout=0.2,
+        )
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="did not answer in time") as caught:
+            store.incr("k", ttl=5)
+        assert time.monotonic() - started < 2
+    _assert_no_password(store, caught.value)
+    store.close()
+
+
+def test_repr_shows_where_the_server_is_never_its_password(redis_server: RedisServer) -> None:
+    store = RedisStore.from_url(
+        f"redis://admin:{PASSWORD}@127.0.0.1:{redis_server.port}/2", prefix="p:"
+    )
+    assert repr(store) == f"RedisStore(127.0.0.1:{redis_server.port}/2, prefix='p:')"
+    assert PASSWORD not in str(store)
+    store.close()
+
+
+def _assert_no_password(store: RedisStore, error: BaseException) -> None:
+    assert PASSWORD not in repr(store)
+    assert PASSWORD not in str(error)
+    assert PASSWORD not in repr(error)
+    assert error.__cause__ is None
+    assert error.__suppress_context__  # the redis error is not shown in tracebacks
+    assert PASSWORD not in "".join(traceback.format_exception(error))
+
+
+def _port_nobody_listens_on() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_the_stores_package_works_without_redis_installed() -> None:
+    """``redis`` is an extra: only ``fortytwomin_snov.stores.redis`` needs it."""
+    script = (
+        "import sys; sys.modules['redis'] = None\n"
+        "import fortytwomin_snov.stores, fortytwomin_snov.host.reference\n"
+        "try:\n"
+        "    import fortytwomin_snov.stores.redis\n"
+        "except ImportError:\n"
+        "    print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "ok"), result.stderr

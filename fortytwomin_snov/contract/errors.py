@@ -54,3 +54,12 @@ class InvalidRequest(IntegrationError):
 class ConfigurationError(IntegrationError, ValueError):
     """The host's environment configures the plugin wrongly (a bad API address, rate limit
     or timeout in its environment variables). For whoever runs the host, not the admin."""
+
+
+class StoreUnavailable(IntegrationError):
+    """The shared store (``host.store``) could not be reached; try again later.
+
+    Raised by a :class:`~fortytwomin_snov.contract.store.Store` backed by a server (such
+    as Redis) when that server is down, unreachable, too slow or refuses the connection.
+    The message never contains the server's password.
+    """

@@ -24,7 +24,12 @@ Clock = Callable[[], float]
 
 @runtime_checkable
 class Store(Protocol):
-    """What the plugin needs from ``host.store``. Every operation is atomic."""
+    """What the plugin needs from ``host.store``. Every operation is atomic.
+
+    An implementation may raise
+    :class:`~fortytwomin_snov.contract.errors.StoreUnavailable` from any operation when its
+    backend is unreachable; it raises nothing else of its backend's own.
+    """
 
     def get(self, key: str) -> str | None:
         """The value of ``key``, or ``None`` if it is absent or expired."""
@@ -41,7 +46,8 @@ class Store(Protocol):
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         """Add ``amount`` to the integer at ``key`` (absent counts as 0) and return the sum.
 
-        ``ttl`` applies only when the key is created by this call.
+        ``ttl`` applies only when the key is created by this call. A value that is not an
+        integer raises :class:`ValueError`.
         """
 
 
