@@ -49,7 +49,7 @@ from workload import (
 from fortytwomin_snov.contract.models import EVENT_ADAPTER
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.mapping import prospect_fields
-from fortytwomin_snov.models import Settings
+from fortytwomin_snov.settings.model import Settings
 from fortytwomin_snov.snov import forget_token
 from fortytwomin_snov.testing.options import EmulatorOptions
 from fortytwomin_snov.testing.records import RecordedRequest

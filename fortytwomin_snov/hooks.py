@@ -16,9 +16,12 @@ from fortytwomin_snov.account import Account, parse_credentials, store_of
 from fortytwomin_snov.contract.errors import InvalidCredentials, InvalidRequest
 from fortytwomin_snov.contract.hookspecs import hookimpl
 from fortytwomin_snov.contract.models import Actor
+from fortytwomin_snov.credentials import CredentialCheck
 from fortytwomin_snov.manifest import manifest
-from fortytwomin_snov.models import CredentialCheck, describe_field_errors
-from fortytwomin_snov.settings import render_form, run_action, validate_document
+from fortytwomin_snov.schemas import describe_field_errors
+from fortytwomin_snov.settings.actions import run_action
+from fortytwomin_snov.settings.form import render_form
+from fortytwomin_snov.settings.review import validate_document
 from fortytwomin_snov.sync import sync_event
 
 JSON = dict[str, Any]

@@ -17,7 +17,7 @@ from fortytwomin_snov.mapping import (
     status_fields,
     status_label,
 )
-from fortytwomin_snov.models import Settings
+from fortytwomin_snov.settings.model import Settings
 
 LOCKED = [
     {"source": "person.email", "target": "prospect.email", "locked": True},

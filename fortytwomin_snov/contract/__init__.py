@@ -4,7 +4,9 @@
 - :mod:`~fortytwomin_snov.contract.store`: the ``Store`` protocol and ``MemoryStore``;
 - :mod:`~fortytwomin_snov.contract.errors`: the error tree a host catches;
 - :mod:`~fortytwomin_snov.contract.models`: the integration-neutral documents (the event
-  envelope, the manifest, the actor) and readable validation errors.
+  envelope, the manifest, the actor) and readable validation errors;
+- :mod:`~fortytwomin_snov.contract.ui_schema`: the conventions of a settings form's
+  ``ui_schema`` (notices, warnings, locked rows, actions).
 
 This package imports nothing else of ``fortytwomin_snov`` (an import-linter contract in
 ``pyproject.toml`` keeps it so): a plugin or a host can depend on it alone.
