@@ -10,6 +10,7 @@ anything longer is the host queue's business, so the last error is raised as
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import os
 import re
 import ssl
@@ -22,10 +23,10 @@ import httpx
 import stamina
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
-from fortytwomin_snov import __version__
 from fortytwomin_snov.contract.errors import ConfigurationError, InvalidRequest
 from fortytwomin_snov.contract.store import Store
 from fortytwomin_snov.snov.auth import TOKEN_PATH, SnovAuth
+from fortytwomin_snov.snov.environment import BASE_URL_ENV, RATE_LIMIT_ENV, TIMEOUT_ENV
 from fortytwomin_snov.snov.errors import (
     CustomFieldNotFound,
     RateLimited,
@@ -57,15 +58,9 @@ from fortytwomin_snov.snov.responses import (
 )
 
 DEFAULT_BASE_URL = "https://api.snov.io"
-BASE_URL_ENV = "FORTYTWOMIN_SNOV_API_BASE"
 DEFAULT_RATE_LIMIT = 60
-RATE_LIMIT_ENV = "FORTYTWOMIN_SNOV_RATE_LIMIT"
-TIMEOUT_ENV = "FORTYTWOMIN_SNOV_TIMEOUT"
-"""Seconds to wait for Snov.io's answer (connecting takes at most 5 of them)."""
-"""Requests per ``rate_window`` (a minute by default) when the client is given no rate_limit:
-the emulator and some hosts run with another limit, and hooks build clients without one."""
+"""Snov.io's own limit, per minute, used when ``$FORTYTWOMIN_SNOV_RATE_LIMIT`` is unset."""
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-USER_AGENT = f"fortytwomin-snov/{__version__}"
 
 RETRY_ATTEMPTS = 3
 RETRY_WITHIN = 15.0
@@ -148,7 +143,7 @@ class SnovClient:
             clock=clock,
             sleep=sleep,
         )
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        headers = {"User-Agent": user_agent(), "Accept": "application/json"}
         try:
             self._http = httpx.Client(
                 base_url=base,
@@ -192,10 +187,6 @@ class SnovClient:
 
     def close(self) -> None:
         self._http.close()
-
-    def forget_token(self) -> None:
-        """Drop the cached access token of these keys (on disconnect)."""
-        self._auth.forget()
 
     # ---- plumbing -------------------------------------------------------------------
 
@@ -383,6 +374,17 @@ def _rate_limit_from_environment() -> int:
             f"{RATE_LIMIT_ENV} must be a positive whole number of requests per minute, not {raw!r}"
         )
     return int(raw)
+
+
+@functools.cache
+def user_agent() -> str:
+    """``fortytwomin-snov/<version>``, the installed distribution's version: read from its
+    metadata, since this package may import only the contract and itself."""
+    try:
+        version = importlib.metadata.version("fortytwomin-snov")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a checkout
+        version = "unknown"
+    return f"fortytwomin-snov/{version}"
 
 
 @functools.cache

@@ -109,11 +109,6 @@ class EmulatorState:
             self._options = self._options.updated(changes)
             return self._options
 
-    def set_clock(self, clock: Clock) -> None:
-        """Use ``clock`` from now on for token expiry, the rate window and timestamps."""
-        with self._lock:
-            self._clock = clock
-
     def now(self) -> float:
         return self._clock()
 
