@@ -2,7 +2,8 @@
 
 Each request takes a permit from the shared rate limiter, carries a Bearer token from
 :class:`~fortytwomin_snov.snov.auth.SnovAuth`, and is retried here, and only here, when
-another attempt can help: a failed connection, a 5xx, a 429. Retries are few and quick;
+another attempt can help: a failed connection, a 5xx, a 429 (the policy, and the logging
+of each retry, are in :mod:`~fortytwomin_snov.snov.retries`). Retries are few and quick;
 anything longer is the host queue's business, so the last error is raised as
 :class:`RateLimited`, :class:`SnovServerError` or :class:`SnovUnreachable`.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import logging
 import os
 import re
 import ssl
@@ -20,20 +22,18 @@ from types import TracebackType
 from typing import Self
 
 import httpx
-import stamina
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from fortytwomin_snov.contract.errors import ConfigurationError, InvalidRequest
 from fortytwomin_snov.contract.store import Store
+from fortytwomin_snov.snov import retries
 from fortytwomin_snov.snov.auth import TOKEN_PATH, SnovAuth
 from fortytwomin_snov.snov.environment import BASE_URL_ENV, RATE_LIMIT_ENV, TIMEOUT_ENV
 from fortytwomin_snov.snov.errors import (
     CustomFieldNotFound,
-    RateLimited,
     SnovError,
     SnovRejected,
     SnovServerError,
-    SnovUnreachable,
 )
 from fortytwomin_snov.snov.limiter import RateLimiter
 from fortytwomin_snov.snov.models import (
@@ -50,21 +50,18 @@ from fortytwomin_snov.snov.models import (
     ProspectsReply,
 )
 from fortytwomin_snov.snov.responses import (
-    RequestNotSent,
     parse_reply,
     raise_for_response,
     reply_envelope,
     transport_error,
 )
 
+_log = logging.getLogger(__name__)
+
 DEFAULT_BASE_URL = "https://api.snov.io"
 DEFAULT_RATE_LIMIT = 60
 """Snov.io's own limit, per minute, used when ``$FORTYTWOMIN_SNOV_RATE_LIMIT`` is unset."""
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-
-RETRY_ATTEMPTS = 3
-RETRY_WITHIN = 15.0
-"""Seconds within which the retries of one call must fit; longer waits go to the host queue."""
 
 BALANCE = "/v1/get-balance"
 LISTS = "/v1/get-user-lists"
@@ -87,24 +84,6 @@ _ADDED = TypeAdapter(AddProspectReply)
 _CUSTOM_FIELDS = TypeAdapter(list[CustomField])
 _CAMPAIGNS = TypeAdapter(list[Campaign])
 _PROSPECTS = TypeAdapter(ProspectsReply)
-
-
-def _worth_retrying(exc: Exception, *, idempotent: bool) -> bool:
-    """Whether another attempt can succeed where this one failed.
-
-    Snov.io's 429 and a connection that never opened are safe to retry for any request;
-    a 5xx or a broken connection only for requests that can be repeated harmlessly. The
-    limiter's own refusal (a RateLimited without status) waits for the host queue.
-    """
-    if isinstance(exc, RateLimited):
-        return exc.status_code == httpx.codes.TOO_MANY_REQUESTS
-    if isinstance(exc, RequestNotSent):
-        return True
-    if not idempotent:
-        return False
-    if isinstance(exc, SnovUnreachable):
-        return True
-    return isinstance(exc, SnovServerError) and (exc.status_code or 0) >= 500
 
 
 class SnovClient:
@@ -166,6 +145,7 @@ class SnovClient:
             retry_after_429=self._retry_after_429,
         )
         self._http.auth = self._auth
+        retries.log_retries_here()
 
     def __repr__(self) -> str:
         return f"SnovClient(api_user_id={self.api_user_id!r}, base_url={self.base_url!r})"
@@ -196,7 +176,14 @@ class SnovClient:
 
     def _after_receive(self, response: httpx.Response) -> None:
         if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
-            self._limiter.note_throttled()
+            pause = self._limiter.note_throttled()
+            _log.warning(
+                "Snov.io answered 429 to %s %s for account %s: every worker pauses %.2f s",
+                response.request.method,
+                response.request.url.path,
+                self.api_user_id,
+                pause,
+            )
 
     def _retry_after_429(self) -> float:
         return self._limiter.next_turn_in()
@@ -249,23 +236,17 @@ class SnovClient:
         idempotent: bool = True,
     ) -> object:
         """Send one request, with bounded retries; the decoded body of the successful reply."""
-        retry_on = functools.partial(_worth_retrying, idempotent=idempotent)
         try:
-            for attempt in stamina.retry_context(
-                on=retry_on,
-                attempts=RETRY_ATTEMPTS,
-                timeout=RETRY_WITHIN,
-                wait_initial=0.5,
-                wait_max=4.0,
-            ):
-                with attempt:
-                    return self._exchange(
-                        method,
-                        path,
-                        body,
-                        list_id=list_id,
-                        custom_field_labels=custom_field_labels,
-                    )
+            with retries.calling(f"{method} {path}", scrub=self._auth.scrub):
+                for attempt in retries.attempts(idempotent=idempotent):
+                    with attempt:
+                        return self._exchange(
+                            method,
+                            path,
+                            body,
+                            list_id=list_id,
+                            custom_field_labels=custom_field_labels,
+                        )
         except SnovError as error:
             raise self._scrub(error) from None
         raise AssertionError("stamina ended the retries without an outcome")  # pragma: no cover
