@@ -91,9 +91,6 @@ _STANDARD_TITLES = {
 _LABEL = TypeAdapter(Label)
 
 
-# ---- the connection ------------------------------------------------------------------
-
-
 def when_read(fetched_at: str) -> str:
     """When choices were read from Snov.io, for an admin: ``2025-03-14 09:30 UTC``."""
     try:
@@ -101,9 +98,6 @@ def when_read(fetched_at: str) -> str:
     except ValueError:
         return fetched_at
     return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
-
-
-# ---- the form ------------------------------------------------------------------------
 
 
 def render_form(connection: Any, store: Store, *, now: Callable[[], datetime]) -> JSON:
