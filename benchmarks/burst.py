@@ -32,9 +32,7 @@ from typing import Any, Literal, Protocol, cast
 import httpx
 from workload import (
     ADMIN,
-    API_BASE_ENV,
     BENCHMARKS,
-    RATE_LIMIT_ENV,
     STATUS_FIELD,
     SeededAccount,
     Workload,
@@ -49,8 +47,9 @@ from workload import (
 from fortytwomin_snov.contract.models import EVENT_ADAPTER
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.mapping import prospect_fields
-from fortytwomin_snov.models import Settings
+from fortytwomin_snov.settings.model import Settings
 from fortytwomin_snov.snov import forget_token
+from fortytwomin_snov.snov.environment import BASE_URL_ENV, RATE_LIMIT_ENV
 from fortytwomin_snov.testing.options import EmulatorOptions
 from fortytwomin_snov.testing.records import RecordedRequest
 from fortytwomin_snov.testing.server import EmulatorServer
@@ -314,7 +313,7 @@ def run_plugin(
     database = scratch / "host.db"
     with (
         EmulatorServer(state) as server,
-        environment({API_BASE_ENV: server.base_url, RATE_LIMIT_ENV: str(rate)}),
+        environment({BASE_URL_ENV: server.base_url, RATE_LIMIT_ENV: str(rate)}),
         ReferenceHost(database) as host,
     ):
         host.connect(account.keys, ADMIN)

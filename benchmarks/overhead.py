@@ -32,9 +32,7 @@ from typing import Any
 
 import httpx
 from workload import (
-    API_BASE_ENV,
     BENCHMARKS,
-    RATE_LIMIT_ENV,
     environment,
     machine,
     make_workload,
@@ -47,6 +45,7 @@ from fortytwomin_snov.host import jobs
 from fortytwomin_snov.host.plugins import load_plugin_manager
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.snov import SnovClient
+from fortytwomin_snov.snov.environment import BASE_URL_ENV, RATE_LIMIT_ENV
 from fortytwomin_snov.stores import SqliteStore
 
 TOKEN_PATH = "/v1/oauth/access_token"  # noqa: S105 - a path, not a secret
@@ -364,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {key}: {value}")
         # No emulator: the base URL is never reached, the stub answers first.
         with (
-            environment({RATE_LIMIT_ENV: str(UNLIMITED), API_BASE_ENV: "https://api.snov.io"}),
+            environment({RATE_LIMIT_ENV: str(UNLIMITED), BASE_URL_ENV: "https://api.snov.io"}),
             stubbed_network(),
         ):
             cpu = measure_cpu(args.events, args.warmup, scratch)

@@ -22,8 +22,6 @@ from typing import Any, Literal
 from fortytwomin_snov.testing.records import Credentials
 from fortytwomin_snov.testing.state import EmulatorState
 
-API_BASE_ENV = "FORTYTWOMIN_SNOV_API_BASE"
-RATE_LIMIT_ENV = "FORTYTWOMIN_SNOV_RATE_LIMIT"
 STATUS_FIELD = "Meeting status"
 ADMIN: dict[str, str] = {"id": "bench-admin", "role": "admin"}
 BENCHMARKS = Path(__file__).resolve().parent

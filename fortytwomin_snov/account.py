@@ -19,20 +19,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from fortytwomin_snov.contract.errors import IntegrationError, InvalidCredentials, PermissionDenied
 from fortytwomin_snov.contract.models import Actor
 from fortytwomin_snov.contract.store import MemoryStore, Store
-from fortytwomin_snov.models import (
+from fortytwomin_snov.credentials import (
     Connection,
     CredentialAccount,
     CredentialCheck,
     Credentials,
-    describe_field_errors,
 )
+from fortytwomin_snov.schemas import describe_field_errors
 from fortytwomin_snov.snov import ProspectList, SnovClient, forget_token
-from fortytwomin_snov.snov.errors import (
-    CredentialsRejected,
-    RateLimited,
-    SnovError,
-    SnovUnreachable,
-)
+from fortytwomin_snov.snov.errors import CredentialsRejected, SnovError
+from fortytwomin_snov.wording import snov_trouble
 
 CHOICES_TTL = 60.0
 """Seconds the settings page reuses the account's lists and custom fields."""
@@ -242,11 +238,5 @@ class Account:
 
 def _not_checked(error: SnovError) -> str:
     """Why the keys could not be checked, told apart from Snov.io rejecting them."""
-    if isinstance(error, RateLimited):
-        return (
-            "Snov.io is limiting requests right now, so the keys could not be checked: "
-            f"try again in {max(1, round(error.retry_after))} seconds"
-        )
-    if isinstance(error, SnovUnreachable):
-        return "Snov.io could not be reached to check the keys: try again in a minute"
-    return f"Snov.io could not check the keys ({error})"
+    trouble = snov_trouble(error)
+    return f"{trouble.what}, so the keys could not be checked: {trouble.then_clause}"

@@ -6,6 +6,7 @@ parses its arguments, calls the domain modules and shapes the answer as JSON.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,12 +17,21 @@ from fortytwomin_snov.account import Account, parse_credentials, store_of
 from fortytwomin_snov.contract.errors import InvalidCredentials, InvalidRequest
 from fortytwomin_snov.contract.hookspecs import hookimpl
 from fortytwomin_snov.contract.models import Actor
+from fortytwomin_snov.credentials import CredentialCheck
 from fortytwomin_snov.manifest import manifest
-from fortytwomin_snov.models import CredentialCheck, describe_field_errors
-from fortytwomin_snov.settings import render_form, run_action, validate_document
+from fortytwomin_snov.schemas import describe_field_errors
+from fortytwomin_snov.settings.actions import run_action
+from fortytwomin_snov.settings.form import render_form
+from fortytwomin_snov.settings.review import validate_document
 from fortytwomin_snov.sync import sync_event
 
 JSON = dict[str, Any]
+
+_log = logging.getLogger(__name__)
+
+_LEVELS = {"synced": logging.INFO, "skipped": logging.INFO}
+"""Deferred and failed outcomes are warnings: the first may pile up, the second waits for an
+admin."""
 
 
 def _now() -> datetime:
@@ -86,7 +96,18 @@ def on_booking_event(
 ) -> JSON | None:
     if integration != SLUG:
         return None
-    return sync_event(connection, settings, event, store_of(host))
+    outcome = sync_event(connection, settings, event, store_of(host))
+    # Codes only: the message may hold a person's email or Snov.io's own text.
+    _log.log(
+        _LEVELS.get(outcome["status"], logging.WARNING),
+        "Event %r (%s): %s, %s%s",
+        outcome["event_id"],
+        outcome["integration"],
+        outcome["status"],
+        outcome["reason"],
+        f", retry in {outcome['retry_after']:.2f} s" if "retry_after" in outcome else "",
+    )
+    return outcome
 
 
 @hookimpl

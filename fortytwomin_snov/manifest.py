@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fortytwomin_snov import SLUG
 from fortytwomin_snov.contract.models import Manifest
-from fortytwomin_snov.models import load_schema
+from fortytwomin_snov.schemas import load_schema
 
 
 def manifest() -> Manifest:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fortytwomin_snov.contract.models import BookingEvent, RoutingFormEvent
-from fortytwomin_snov.models import CUSTOM_TARGET_PREFIX, TARGET_PREFIX, Settings
+from fortytwomin_snov.settings.model import CUSTOM_TARGET_PREFIX, TARGET_PREFIX, Settings
 from fortytwomin_snov.snov import ProspectFields
 
 STATUS_OF_EVENT: dict[str, str] = {

@@ -27,7 +27,8 @@ from fortytwomin_snov.mapping import (
     status_fields,
     status_label,
 )
-from fortytwomin_snov.models import REASON_STATUS, OutcomeReason, Settings
+from fortytwomin_snov.outcomes import REASON_STATUS, OutcomeReason
+from fortytwomin_snov.settings.model import Settings
 from fortytwomin_snov.snov import ProspectFields
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

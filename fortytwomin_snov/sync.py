@@ -40,8 +40,10 @@ from fortytwomin_snov.contract.errors import FieldError, InvalidCredentials
 from fortytwomin_snov.contract.models import EVENT_ADAPTER, broken_text
 from fortytwomin_snov.contract.store import Store
 from fortytwomin_snov.mapping import Event
-from fortytwomin_snov.models import Settings, SyncOutcome, describe_field_errors
+from fortytwomin_snov.outcomes import SyncOutcome
 from fortytwomin_snov.rules import History, Plan, Skip, Target, decide, left_alone, target_of
+from fortytwomin_snov.schemas import describe_field_errors
+from fortytwomin_snov.settings.model import Settings
 from fortytwomin_snov.snov import AddProspectResult, ProspectFields, RequestNotSent, SnovClient
 from fortytwomin_snov.snov.errors import (
     CredentialsRejected,
@@ -53,6 +55,7 @@ from fortytwomin_snov.snov.errors import (
     SnovServerError,
     SnovUnreachable,
 )
+from fortytwomin_snov.wording import snov_trouble, wait_seconds
 
 EVENT_MARK_TTL = 30 * 24 * 3600.0
 """How long a finished event id is remembered, so a late duplicate delivery is skipped."""
@@ -505,8 +508,8 @@ def _trouble(error: SnovError, plan: Plan, outcomes: Outcomes) -> dict[str, Any]
         return outcomes.make(
             "failed",
             "credentials_rejected",
-            "Snov.io rejected the connection's keys: reconnect Snov.io with a valid API user ID"
-            " and secret, and this sync runs again.",
+            f"{snov_trouble(error).what}: {snov_trouble(error).then_clause}, and this sync"
+            " runs again.",
             blocked_on="credentials",
             **where,
         )
@@ -533,8 +536,7 @@ def _trouble(error: SnovError, plan: Plan, outcomes: Outcomes) -> dict[str, Any]
         return outcomes.make(
             "deferred",
             "rate_limited",
-            f"Snov.io's rate limit is reached; this sync runs again in"
-            f" {max(1, round(error.retry_after))} seconds.",
+            f"{snov_trouble(error).what}; this sync runs again in {wait_seconds(error)} seconds.",
             retry_after=max(error.retry_after, 0.001),
             **where,
         )
@@ -542,7 +544,7 @@ def _trouble(error: SnovError, plan: Plan, outcomes: Outcomes) -> dict[str, Any]
         return outcomes.make(
             "deferred",
             "snov_unavailable",
-            f"Snov.io could not be reached or had an error ({error}); this sync runs again"
+            f"{snov_trouble(error).what} ({error}); this sync runs again"
             f" in {round(UNAVAILABLE_RETRY)} seconds.",
             retry_after=UNAVAILABLE_RETRY,
             **where,

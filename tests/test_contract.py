@@ -119,7 +119,7 @@ def test_every_readme_example_validates_against_its_schema() -> None:
 
 
 def test_readme_outcome_table_lists_every_reason_under_its_status() -> None:
-    from fortytwomin_snov.models import REASON_STATUS
+    from fortytwomin_snov.outcomes import REASON_STATUS
 
     rows = {
         reason: status

@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from fortytwomin_snov.contract.models import EVENT_ADAPTER
-from fortytwomin_snov.models import load_schema
+from fortytwomin_snov.schemas import load_schema
 from tests.factories import (
     BOOKING_KINDS,
     at_minute,

@@ -39,9 +39,9 @@ import pytest
 from fortytwomin_snov.host.jobs import Attempt, LogEntry
 from fortytwomin_snov.host.reference import ReferenceHost, WorkSummary
 from fortytwomin_snov.snov import SnovClient
+from fortytwomin_snov.snov.environment import RATE_LIMIT_ENV, TIMEOUT_ENV
 from fortytwomin_snov.testing import Credentials, RecordedRequest, SnovEmulator
 from fortytwomin_snov.testing.clock import ManualClock
-from fortytwomin_snov.testing.pytest_plugin import RATE_LIMIT_ENV
 from tests.factories import at_minute, booking_event, routing_form_event
 
 TOKEN = "/v1/oauth/access_token"
@@ -49,7 +49,6 @@ ADD = "/v1/add-prospect-to-list"
 LOOKUP = "/v1/get-prospects-by-email"
 BALANCE = "/v1/get-balance"
 CUSTOM_FIELDS = "/v1/prospect-custom-fields"
-TIMEOUT_ENV = "FORTYTWOMIN_SNOV_TIMEOUT"
 SLOW_TIMEOUT = 0.2
 """The client's timeout in the slow-response tests, in real seconds."""
 LATE_LANDING = 1.5

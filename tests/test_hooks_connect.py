@@ -20,7 +20,7 @@ from pytest_httpx import HTTPXMock
 
 from fortytwomin_snov.contract.errors import IntegrationError, InvalidCredentials, PermissionDenied
 from fortytwomin_snov.contract.store import MemoryStore
-from fortytwomin_snov.models import load_schema
+from fortytwomin_snov.schemas import load_schema
 
 API = "https://api.snov.io"
 USER_ID = "7f3a9c1e2b4d4e0f"

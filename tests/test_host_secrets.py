@@ -17,7 +17,7 @@ from fortytwomin_snov.host.secrets import (
     secret_fields,
     split_secrets,
 )
-from fortytwomin_snov.models import load_schema
+from fortytwomin_snov.schemas import load_schema
 
 SECRET = "s3cr3t-api-secret-value"
 

@@ -25,9 +25,10 @@ import pytest
 
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.host.secrets import KEY_ENV
+from fortytwomin_snov.snov.environment import BASE_URL_ENV, RATE_LIMIT_ENV
 from fortytwomin_snov.testing import Credentials, SnovEmulator
 from fortytwomin_snov.testing.clock import ManualClock
-from fortytwomin_snov.testing.pytest_plugin import API_BASE_ENV, RATE_LIMIT_ENV, TEST_RATE_LIMIT
+from fortytwomin_snov.testing.pytest_plugin import TEST_RATE_LIMIT
 from tests.factories import booking_event
 
 LOOKUP = "/v1/get-prospects-by-email"
@@ -62,7 +63,7 @@ class Worker:
             for key, value in os.environ.items()
             if key not in (KEY_ENV, "PYTEST_ADDOPTS", "COVERAGE_PROCESS_START")
         }
-        env[API_BASE_ENV] = emulator.base_url
+        env[BASE_URL_ENV] = emulator.base_url
         env[RATE_LIMIT_ENV] = str(TEST_RATE_LIMIT)
         self.errors = database.with_name(f"worker-{time.monotonic_ns()}.err")
         with self.errors.open("w") as errors:

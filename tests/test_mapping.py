@@ -17,7 +17,7 @@ from fortytwomin_snov.mapping import (
     status_fields,
     status_label,
 )
-from fortytwomin_snov.models import Settings
+from fortytwomin_snov.settings.model import Settings
 from tests.factories import booking_event, routing_form_event
 
 LOCKED = [

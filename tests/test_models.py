@@ -14,20 +14,12 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from pydantic import Field, SecretStr, TypeAdapter, ValidationError, create_model
 
-from fortytwomin_snov import models
 from fortytwomin_snov.contract import models as contract_models
 from fortytwomin_snov.contract.models import EVENT_ADAPTER, Actor, BookingEvent
-from fortytwomin_snov.models import (
-    CONTRACT_TYPES,
-    REASON_STATUS,
-    SCHEMA_NAMES,
-    Connection,
-    Credentials,
-    Settings,
-    SyncOutcome,
-    field_errors,
-    load_schema,
-)
+from fortytwomin_snov.credentials import Connection, Credentials
+from fortytwomin_snov.outcomes import REASON_STATUS, SyncOutcome
+from fortytwomin_snov.schemas import CONTRACT_TYPES, SCHEMA_NAMES, field_errors, load_schema
+from fortytwomin_snov.settings.model import SOURCE_PATTERN, Settings
 
 SCHEMA_BASE = "https://schemas.42min.com/integrations/snov/"
 SECRET = "s3cr3t-Value-That-Must-Not-Leak"
@@ -934,7 +926,7 @@ class TestMappingRowPatterns:
     def test_question_ids(self, question: str) -> None:
         self._agree({"source": "invitee_form_question:" + question, "target": "prospect.company"})
 
-    @given(source=st.from_regex(models.SOURCE_PATTERN, fullmatch=True))
+    @given(source=st.from_regex(SOURCE_PATTERN, fullmatch=True))
     def test_generated_sources_are_accepted(self, source: str) -> None:
         row = {"source": source, "target": "prospect.cf_Notes"}
         assert Settings.model_validate({"field_mappings": [row]}).field_mappings[0].source == source

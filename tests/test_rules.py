@@ -23,8 +23,9 @@ import pytest
 from fortytwomin_snov import rules
 from fortytwomin_snov.contract.models import EVENT_ADAPTER
 from fortytwomin_snov.mapping import Event
-from fortytwomin_snov.models import REASON_STATUS, OutcomeReason, Settings
+from fortytwomin_snov.outcomes import REASON_STATUS, OutcomeReason
 from fortytwomin_snov.rules import History, Plan, Skip, Target, decide, target_of
+from fortytwomin_snov.settings.model import Settings
 from fortytwomin_snov.snov import ProspectFields
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -21,7 +21,8 @@ from pytest_httpx import HTTPXMock
 
 from fortytwomin_snov.contract.errors import IntegrationError, InvalidRequest, InvalidSettings
 from fortytwomin_snov.contract.store import MemoryStore
-from fortytwomin_snov.models import STANDARD_TARGETS, load_schema
+from fortytwomin_snov.schemas import load_schema
+from fortytwomin_snov.settings.model import STANDARD_TARGETS
 from fortytwomin_snov.snov import BASE_URL_ENV
 from fortytwomin_snov.snov.errors import CredentialsRejected, SnovRejected
 from fortytwomin_snov.testing import Credentials, SnovEmulator

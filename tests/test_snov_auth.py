@@ -177,8 +177,6 @@ def test_forget_token_makes_the_next_call_fetch_a_new_one(
     issue(httpx_mock, "token-2")
     balance_with(httpx_mock, "token-2")
     client.balance()
-    client.forget_token()
-    assert store.get(token_cache_key(USER, SECRET)) is None
 
 
 # ---- 401 ------------------------------------------------------------------------------------

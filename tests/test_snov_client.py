@@ -21,7 +21,7 @@ from fortytwomin_snov.snov import (
     RateLimiter,
     SnovClient,
 )
-from fortytwomin_snov.snov.client import RATE_LIMIT_ENV, TIMEOUT_ENV
+from fortytwomin_snov.snov.environment import RATE_LIMIT_ENV, TIMEOUT_ENV
 from fortytwomin_snov.snov.errors import (
     CredentialsRejected,
     CustomFieldNotFound,

@@ -45,7 +45,8 @@ from pytest_httpx import HTTPXMock
 
 from fortytwomin_snov.account import Account
 from fortytwomin_snov.contract.store import MemoryStore
-from fortytwomin_snov.models import Credentials, load_schema
+from fortytwomin_snov.credentials import Credentials
+from fortytwomin_snov.schemas import load_schema
 from fortytwomin_snov.snov import BASE_URL_ENV, token_cache_key
 from fortytwomin_snov.sync import MEMBER_TTL, Marks
 from fortytwomin_snov.testing import Prospect, SnovEmulator

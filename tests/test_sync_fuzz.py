@@ -45,7 +45,7 @@ from fortytwomin_snov.contract.errors import (
 )
 from fortytwomin_snov.contract.models import Actor, broken_text
 from fortytwomin_snov.contract.store import MemoryStore
-from fortytwomin_snov.models import load_schema
+from fortytwomin_snov.schemas import load_schema
 from fortytwomin_snov.snov import BASE_URL_ENV, SnovClient
 from fortytwomin_snov.testing.clock import ManualClock
 

@@ -2,14 +2,12 @@
 
 from fortytwomin_snov.snov.auth import SnovAuth, forget_token, token_cache_key
 from fortytwomin_snov.snov.client import (
-    BASE_URL_ENV,
     DEFAULT_BASE_URL,
     DEFAULT_RATE_LIMIT,
     DEFAULT_TIMEOUT,
-    RATE_LIMIT_ENV,
-    TIMEOUT_ENV,
     SnovClient,
 )
+from fortytwomin_snov.snov.environment import BASE_URL_ENV, RATE_LIMIT_ENV, TIMEOUT_ENV
 from fortytwomin_snov.snov.limiter import Permit, RateLimiter
 from fortytwomin_snov.snov.models import (
     AddProspectResult,

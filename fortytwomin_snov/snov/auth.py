@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -29,6 +30,8 @@ from fortytwomin_snov.snov.responses import (
     json_body,
     raise_for_response,
 )
+
+_log = logging.getLogger(__name__)
 
 TOKEN_PATH = "/v1/oauth/access_token"  # noqa: S105 (a path, not a password)
 RENEW_BEFORE_EXPIRY = 300.0
@@ -141,7 +144,7 @@ class SnovAuth(httpx.Auth):
             else {},
         )
 
-    def _accept(self, response: httpx.Response) -> str:
+    def _accept(self, response: httpx.Response, *, why: str) -> str:
         """Read the token endpoint's answer, cache the token, and return it."""
         status = response.status_code
         if status in (400, 401):
@@ -157,10 +160,17 @@ class SnovAuth(httpx.Auth):
         now = self._clock()
         cached = {"access_token": token, "renew_at": now + grant.expires_in - margin}
         self._store.set(self.cache_key, json.dumps(cached), ttl=grant.expires_in)
+        # Never the token, nor any part of it: the account and the timing are enough.
+        _log.info(
+            "Fetched a Snov.io access token for account %s (%s); valid for %d s",
+            self._api_user_id,
+            why,
+            grant.expires_in,
+        )
         return token
 
     def _renew(
-        self, serving: httpx.Request, *, stale: str | None
+        self, serving: httpx.Request, *, stale: str | None, why: str
     ) -> Generator[httpx.Request, httpx.Response, str]:
         """A token newer than ``stale``: another thread's fresh one, or a new one."""
         with _renewal_lock(self.cache_key):
@@ -168,22 +178,28 @@ class SnovAuth(httpx.Auth):
             if cached is not None and cached.token != stale and self._fresh(cached):
                 return cached.token
             response = yield self._token_request(serving)
-            return self._accept(response)
+            return self._accept(response, why=why)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         cached = self._cached()
         if cached is not None and self._fresh(cached):
             token = cached.token
         else:
-            token = yield from self._renew(request, stale=None)
+            why = "none cached" if cached is None else "renewed before the cached one expires"
+            token = yield from self._renew(request, stale=None, why=why)
         self._last_token = token
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code != httpx.codes.UNAUTHORIZED:
             return
-        token = yield from self._renew(request, stale=token)
+        token = yield from self._renew(request, stale=token, why="renewed after a 401")
         self._last_token = token
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == httpx.codes.UNAUTHORIZED:
+            _log.warning(
+                "Snov.io answered 401 to a fresh access token for account %s; the cached"
+                " token is dropped",
+                self._api_user_id,
+            )
             self.forget()

@@ -2,7 +2,8 @@
 
 Each request takes a permit from the shared rate limiter, carries a Bearer token from
 :class:`~fortytwomin_snov.snov.auth.SnovAuth`, and is retried here, and only here, when
-another attempt can help: a failed connection, a 5xx, a 429. Retries are few and quick;
+another attempt can help: a failed connection, a 5xx, a 429 (the policy, and the logging
+of each retry, are in :mod:`~fortytwomin_snov.snov.retries`). Retries are few and quick;
 anything longer is the host queue's business, so the last error is raised as
 :class:`RateLimited`, :class:`SnovServerError` or :class:`SnovUnreachable`.
 """
@@ -10,6 +11,8 @@ anything longer is the host queue's business, so the last error is raised as
 from __future__ import annotations
 
 import functools
+import importlib.metadata
+import logging
 import os
 import re
 import ssl
@@ -19,20 +22,18 @@ from types import TracebackType
 from typing import Self
 
 import httpx
-import stamina
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
-from fortytwomin_snov import __version__
 from fortytwomin_snov.contract.errors import ConfigurationError, InvalidRequest
 from fortytwomin_snov.contract.store import Store
+from fortytwomin_snov.snov import retries
 from fortytwomin_snov.snov.auth import TOKEN_PATH, SnovAuth
+from fortytwomin_snov.snov.environment import BASE_URL_ENV, RATE_LIMIT_ENV, TIMEOUT_ENV
 from fortytwomin_snov.snov.errors import (
     CustomFieldNotFound,
-    RateLimited,
     SnovError,
     SnovRejected,
     SnovServerError,
-    SnovUnreachable,
 )
 from fortytwomin_snov.snov.limiter import RateLimiter
 from fortytwomin_snov.snov.models import (
@@ -49,27 +50,18 @@ from fortytwomin_snov.snov.models import (
     ProspectsReply,
 )
 from fortytwomin_snov.snov.responses import (
-    RequestNotSent,
     parse_reply,
     raise_for_response,
     reply_envelope,
     transport_error,
 )
 
-DEFAULT_BASE_URL = "https://api.snov.io"
-BASE_URL_ENV = "FORTYTWOMIN_SNOV_API_BASE"
-DEFAULT_RATE_LIMIT = 60
-RATE_LIMIT_ENV = "FORTYTWOMIN_SNOV_RATE_LIMIT"
-TIMEOUT_ENV = "FORTYTWOMIN_SNOV_TIMEOUT"
-"""Seconds to wait for Snov.io's answer (connecting takes at most 5 of them)."""
-"""Requests per ``rate_window`` (a minute by default) when the client is given no rate_limit:
-the emulator and some hosts run with another limit, and hooks build clients without one."""
-DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
-USER_AGENT = f"fortytwomin-snov/{__version__}"
+_log = logging.getLogger(__name__)
 
-RETRY_ATTEMPTS = 3
-RETRY_WITHIN = 15.0
-"""Seconds within which the retries of one call must fit; longer waits go to the host queue."""
+DEFAULT_BASE_URL = "https://api.snov.io"
+DEFAULT_RATE_LIMIT = 60
+"""Snov.io's own limit, per minute, used when ``$FORTYTWOMIN_SNOV_RATE_LIMIT`` is unset."""
+DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
 BALANCE = "/v1/get-balance"
 LISTS = "/v1/get-user-lists"
@@ -92,24 +84,6 @@ _ADDED = TypeAdapter(AddProspectReply)
 _CUSTOM_FIELDS = TypeAdapter(list[CustomField])
 _CAMPAIGNS = TypeAdapter(list[Campaign])
 _PROSPECTS = TypeAdapter(ProspectsReply)
-
-
-def _worth_retrying(exc: Exception, *, idempotent: bool) -> bool:
-    """Whether another attempt can succeed where this one failed.
-
-    Snov.io's 429 and a connection that never opened are safe to retry for any request;
-    a 5xx or a broken connection only for requests that can be repeated harmlessly. The
-    limiter's own refusal (a RateLimited without status) waits for the host queue.
-    """
-    if isinstance(exc, RateLimited):
-        return exc.status_code == httpx.codes.TOO_MANY_REQUESTS
-    if isinstance(exc, RequestNotSent):
-        return True
-    if not idempotent:
-        return False
-    if isinstance(exc, SnovUnreachable):
-        return True
-    return isinstance(exc, SnovServerError) and (exc.status_code or 0) >= 500
 
 
 class SnovClient:
@@ -148,7 +122,7 @@ class SnovClient:
             clock=clock,
             sleep=sleep,
         )
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        headers = {"User-Agent": user_agent(), "Accept": "application/json"}
         try:
             self._http = httpx.Client(
                 base_url=base,
@@ -171,6 +145,7 @@ class SnovClient:
             retry_after_429=self._retry_after_429,
         )
         self._http.auth = self._auth
+        retries.log_retries_here()
 
     def __repr__(self) -> str:
         return f"SnovClient(api_user_id={self.api_user_id!r}, base_url={self.base_url!r})"
@@ -193,10 +168,6 @@ class SnovClient:
     def close(self) -> None:
         self._http.close()
 
-    def forget_token(self) -> None:
-        """Drop the cached access token of these keys (on disconnect)."""
-        self._auth.forget()
-
     # ---- plumbing -------------------------------------------------------------------
 
     def _before_send(self, request: httpx.Request) -> None:
@@ -205,7 +176,14 @@ class SnovClient:
 
     def _after_receive(self, response: httpx.Response) -> None:
         if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
-            self._limiter.note_throttled()
+            pause = self._limiter.note_throttled()
+            _log.warning(
+                "Snov.io answered 429 to %s %s for account %s: every worker pauses %.2f s",
+                response.request.method,
+                response.request.url.path,
+                self.api_user_id,
+                pause,
+            )
 
     def _retry_after_429(self) -> float:
         return self._limiter.next_turn_in()
@@ -258,23 +236,17 @@ class SnovClient:
         idempotent: bool = True,
     ) -> object:
         """Send one request, with bounded retries; the decoded body of the successful reply."""
-        retry_on = functools.partial(_worth_retrying, idempotent=idempotent)
         try:
-            for attempt in stamina.retry_context(
-                on=retry_on,
-                attempts=RETRY_ATTEMPTS,
-                timeout=RETRY_WITHIN,
-                wait_initial=0.5,
-                wait_max=4.0,
-            ):
-                with attempt:
-                    return self._exchange(
-                        method,
-                        path,
-                        body,
-                        list_id=list_id,
-                        custom_field_labels=custom_field_labels,
-                    )
+            with retries.calling(f"{method} {path}", scrub=self._auth.scrub):
+                for attempt in retries.attempts(idempotent=idempotent):
+                    with attempt:
+                        return self._exchange(
+                            method,
+                            path,
+                            body,
+                            list_id=list_id,
+                            custom_field_labels=custom_field_labels,
+                        )
         except SnovError as error:
             raise self._scrub(error) from None
         raise AssertionError("stamina ended the retries without an outcome")  # pragma: no cover
@@ -383,6 +355,17 @@ def _rate_limit_from_environment() -> int:
             f"{RATE_LIMIT_ENV} must be a positive whole number of requests per minute, not {raw!r}"
         )
     return int(raw)
+
+
+@functools.cache
+def user_agent() -> str:
+    """``fortytwomin-snov/<version>``, the installed distribution's version: read from its
+    metadata, since this package may import only the contract and itself."""
+    try:
+        version = importlib.metadata.version("fortytwomin-snov")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a checkout
+        version = "unknown"
+    return f"fortytwomin-snov/{version}"
 
 
 @functools.cache

@@ -25,6 +25,7 @@ so the pause starts at half a second (short enough that one in-place retry fits 
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -32,6 +33,8 @@ from dataclasses import dataclass
 
 from fortytwomin_snov.contract.store import Store
 from fortytwomin_snov.snov.errors import RateLimited
+
+_log = logging.getLogger(__name__)
 
 FIRST_PAUSE = 0.5
 """Seconds every worker waits after a first 429; each further 429 in a window doubles it."""
@@ -135,6 +138,11 @@ class RateLimiter:
                 break
         else:
             retry_after = (first + self._limit + 1) * self.slot_length - now
+            _log.info(
+                "No free Snov.io turn for account %s within a window: deferred, %.2f s to wait",
+                self._api_user_id,
+                retry_after,
+            )
             raise RateLimited(
                 f"The Snov.io rate limit ({self._limit} requests per {self._window:g} s) is"
                 f" spent; try again in {retry_after:.1f} s",
@@ -144,12 +152,20 @@ class RateLimiter:
         wait = at - now
         if wait > self._max_wait:
             self._store.delete(key)
+            _log.info(
+                "The next Snov.io turn for account %s is %.2f s away (more than %.2f s):"
+                " deferred to the host queue",
+                self._api_user_id,
+                wait,
+                self._max_wait,
+            )
             raise RateLimited(
                 f"The Snov.io rate limit ({self._limit} requests per {self._window:g} s) is"
                 f" spent; the next free turn is in {wait:.1f} s",
                 retry_after=wait,
             )
         if wait > 0:
+            _log.debug("Waiting %.2f s for a Snov.io turn for account %s", wait, self._api_user_id)
             self._sleep(wait)
         return Permit(slot=slot, at=at, waited=wait)
 

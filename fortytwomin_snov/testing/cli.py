@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fortytwomin_snov.snov.environment import BASE_URL_ENV
+
 from .options import EmulatorOptions
 from .state import EmulatorState
-
-API_BASE_ENV = "FORTYTWOMIN_SNOV_API_BASE"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def announce(base_url: str) -> None:
         print(f"Snov.io emulator listening on {base_url}")
-        print(f"Point the plugin at it: {API_BASE_ENV}={base_url}")
+        print(f"Point the plugin at it: {BASE_URL_ENV}={base_url}")
         print(f"Inspect it: {base_url}/_emulator/state")
         if demo is not None:
             print(f"Demo API user ID: {demo.client_id}")

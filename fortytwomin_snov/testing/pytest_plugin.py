@@ -20,12 +20,6 @@ if TYPE_CHECKING:
     from .server import EmulatorServer
     from .state import EmulatorState
 
-API_BASE_ENV = "FORTYTWOMIN_SNOV_API_BASE"
-"""The environment variable the plugin's Snov.io client reads its base URL from."""
-
-RATE_LIMIT_ENV = "FORTYTWOMIN_SNOV_RATE_LIMIT"
-"""The environment variable the plugin's Snov.io client reads its rate limit from."""
-
 TEST_RATE_LIMIT = 10_000
 """The rate limit tests start with: high, so only a test about the limit meets it."""
 
@@ -98,9 +92,12 @@ def snov_emulator(
     ``snov_emulator.add_account()`` and ``snov_emulator.state``; the rate limit starts high
     (``snov_emulator.set_rate_limit(60)`` restores Snov.io's).
     """
+    # Here, not at the top: the plugin's package loads the Snov.io client and its dependencies.
+    from fortytwomin_snov.snov.environment import BASE_URL_ENV, RATE_LIMIT_ENV
+
     clock = ManualClock(time.time())
     snov_emulator_server.state.reset(clock=clock)
-    monkeypatch.setenv(API_BASE_ENV, snov_emulator_server.base_url)
+    monkeypatch.setenv(BASE_URL_ENV, snov_emulator_server.base_url)
     # The plugin's own limiter paces to the emulator's limit, as it would to Snov.io's.
     monkeypatch.setenv(RATE_LIMIT_ENV, str(TEST_RATE_LIMIT))
     yield SnovEmulator(snov_emulator_server, clock)

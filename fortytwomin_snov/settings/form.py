@@ -1,0 +1,338 @@
+"""The live settings form (``render_settings_schema``): ``schema/settings.schema.json``
+narrowed to the Snov.io account, and its ``ui_schema``.
+
+Choices are ``oneOf`` lists (see :mod:`fortytwomin_snov.contract.ui_schema` for the
+conventions of both documents):
+
+- ``target_list_id``: ``null`` (no list: nothing syncs) and each list of the account; a list
+  that an Active campaign uses names the campaign in its title and description, and
+  carries a warning while it is selected.
+- ``lifecycle_status_field`` and ``host_email_field``: ``null`` (none) and each custom field.
+- ``$defs/field_mapping/properties/target``: the standard prospect fields and
+  ``prospect.cf_<label>`` for each custom field.
+
+The locked rows are the email, name and phone rows; ``create_list`` sits next to the
+target list. When Snov.io cannot be asked, the form is drawn from the choices last read
+from it, or, if there are none, as the static schema (free entry), with a notice saying
+what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from pydantic import TypeAdapter, ValidationError
+
+from fortytwomin_snov.account import Account, AccountList, Choices
+from fortytwomin_snov.contract import ui_schema
+from fortytwomin_snov.contract.errors import IntegrationError, InvalidCredentials
+from fortytwomin_snov.contract.store import Store
+from fortytwomin_snov.schemas import load_schema
+from fortytwomin_snov.settings.actions import create_list_action
+from fortytwomin_snov.settings.model import (
+    CUSTOM_TARGET_PREFIX,
+    LOCKED_ROWS,
+    STANDARD_FIELDS,
+    TARGET_PREFIX,
+    Label,
+)
+from fortytwomin_snov.wording import snov_trouble
+
+JSON = dict[str, Any]
+
+LOCK_HINT = "Email, name and phone are mapped for you and can't be removed."
+CAMPAIGN_WARNING = (
+    "Adding a prospect to a list that has an active Snov.io campaign can automatically start"
+    " that campaign's outreach to the person: point the target list at a plain list if you"
+    " don't want bookings to trigger emails."
+)
+INTRO = "Choose the Snov.io list your prospects go into and what syncs."
+
+STATUS_TRIGGER_TITLES: Final = {
+    "booking_canceled": "Booking canceled",
+    "booking_rescheduled": "Booking rescheduled",
+    "booking_no_show": "Booking no-show",
+}
+_TRIGGER_TITLES = {
+    "booking_created": "Booking created",
+    **STATUS_TRIGGER_TITLES,
+    "routing_form_submitted": "Routing form submitted",
+}
+_PROPERTY_TITLES = {
+    "target_list_id": "Target list",
+    "triggers": "Triggers",
+    "existing_prospect": "If the prospect already exists",
+    "lifecycle_status_field": "Lifecycle status field",
+    "status_labels": "Status wording",
+    "host_email_field": "Host email field",
+    "field_mappings": "Field mappings",
+}
+_STATUS_LABEL_TITLES = {
+    "created": "Meeting booked",
+    "canceled": "Meeting canceled",
+    "rescheduled": "Meeting rescheduled",
+    "no_show": "No-show",
+}
+_STANDARD_TITLES = {
+    "email": "Email",
+    "name": "Full name",
+    "firstName": "First name",
+    "lastName": "Last name",
+    "phone": "Phone",
+    "company": "Company",
+    "companySite": "Company website",
+    "position": "Position",
+    "country": "Country",
+    "locality": "Locality",
+    "linkedIn": "LinkedIn profile",
+}
+_LABEL = TypeAdapter(Label)
+
+
+def when_read(fetched_at: str) -> str:
+    """When choices were read from Snov.io, for an admin: ``2025-03-14 09:30 UTC``."""
+    try:
+        moment = datetime.fromisoformat(fetched_at)
+    except ValueError:
+        return fetched_at
+    return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+def render_form(connection: Any, store: Store, *, now: Callable[[], datetime]) -> JSON:
+    """The settings form for this connection; never raises (see the module docstring)."""
+    choices, notice = _form_choices(connection, store, now)
+    return {"schema": _form_schema(choices, notice), "ui_schema": _ui_schema(choices, notice)}
+
+
+def _form_choices(
+    connection: Any, store: Store, now: Callable[[], datetime]
+) -> tuple[Choices | None, str | None]:
+    """The account's choices (cached for a short time), or the last known ones and a notice."""
+    try:
+        account = Account.for_connection(connection, store)
+    except InvalidCredentials as error:
+        return None, _form_notice(error, None)
+    with account:
+        try:
+            return account.choices(use_cache=True, now=now), None
+        except IntegrationError as error:
+            known = account.last_known_choices()
+            return known, _form_notice(error, known)
+
+
+def _form_notice(error: IntegrationError, known: Choices | None) -> str:
+    trouble = snov_trouble(error)
+    if known is None:
+        shown = (
+            "so the account's lists and custom fields cannot be offered: enter the list ID"
+            " and custom field labels yourself"
+        )
+        return f"{trouble.what}, {shown}. {trouble.then}"
+    shown = (
+        "so the lists and custom fields below are those last read from Snov.io"
+        f" ({when_read(known.fetched_at)})"
+    )
+    return f"{trouble.what}, {shown}. {trouble.then}"
+
+
+def _prospects(count: int) -> str:
+    return "1 prospect" if count == 1 else f"{count} prospects"
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def _active_campaigns(item: AccountList) -> tuple[str, str]:
+    """How to name the Active campaigns of a list, and whose emails they are."""
+    names = _quoted(item.active_campaigns)
+    if len(item.active_campaigns) == 1:
+        return f"active Snov.io campaign {names}", "that campaign's"
+    return f"active Snov.io campaigns {names}", "those campaigns'"
+
+
+def campaign_warning(item: AccountList) -> str:
+    campaigns, whose = _active_campaigns(item)
+    return (
+        f'The list "{item.name}" is used by the {campaigns}: adding people to it starts'
+        f" {whose} emails to them. Point the target list at a plain list if bookings should"
+        " not trigger emails."
+    )
+
+
+def _list_option(item: AccountList, *, name_is_shared: bool) -> JSON:
+    shared = f", ID {item.id}" if name_is_shared else ""
+    title = f"{item.name} ({_prospects(item.contacts)}{shared})"
+    option: JSON = {"const": item.id, "title": title}
+    if item.active_campaigns:
+        campaigns, whose = _active_campaigns(item)
+        option["title"] = f"{title} ⚠ {campaigns}: adding people here starts {whose} emails"
+        option["description"] = campaign_warning(item)
+    return option
+
+
+def _labels(choices: Choices) -> list[str]:
+    """The custom field labels a saved document can name (Snov.io may hold odd ones)."""
+    usable: list[str] = []
+    for label in choices.custom_fields:
+        try:
+            _LABEL.validate_python(label)
+        except ValidationError:
+            continue
+        if label not in usable:
+            usable.append(label)
+    return usable
+
+
+def _form_schema(choices: Choices | None, notice: str | None) -> JSON:
+    schema = load_schema("settings")
+    # This document is one account's form, not the published schema it narrows.
+    schema.pop("$id", None)
+    schema.pop("examples", None)
+    schema["description"] = notice or INTRO
+    properties: JSON = schema["properties"]
+    definitions: JSON = schema["$defs"]
+    for name, title in _PROPERTY_TITLES.items():
+        properties[name]["title"] = title
+    for name, title in _TRIGGER_TITLES.items():
+        definitions["triggers"]["properties"][name]["title"] = title
+    for name, title in _STATUS_LABEL_TITLES.items():
+        definitions["status_labels"]["properties"][name]["title"] = title
+    # The locked-row rule (if/then) is checked at save time; drawn, it would become an
+    # "Option 1/2/3" picker on every row.
+    for keyword in ("if", "then", "else"):
+        definitions["field_mapping"].pop(keyword, None)
+    mapping = definitions["field_mapping"]["properties"]
+    mapping["source"]["title"] = "Source"
+    mapping["target"]["title"] = "Target"
+    mapping["locked"]["title"] = "Locked"
+    existing = properties["existing_prospect"]
+    existing.pop("enum", None)
+    existing["oneOf"] = [
+        {"const": "update", "title": "Update", "description": "Refresh it with the new details."},
+        {"const": "skip", "title": "Skip", "description": "Leave it untouched."},
+    ]
+    if choices is None:
+        return schema
+
+    names = [item.name for item in choices.lists]
+    properties["target_list_id"]["oneOf"] = [
+        {"const": None, "title": "No list (nothing syncs)"},
+        *(
+            _list_option(item, name_is_shared=names.count(item.name) > 1)
+            for item in _unique_lists(choices.lists)
+        ),
+    ]
+    labels = _labels(choices)
+    for name, none in (
+        ("lifecycle_status_field", "None (cancellations, reschedules and no-shows are skipped)"),
+        ("host_email_field", "None"),
+    ):
+        properties[name]["oneOf"] = [
+            {"const": None, "title": none},
+            *({"const": label, "title": label} for label in labels),
+        ]
+    mapping["target"]["oneOf"] = [
+        *(
+            {"const": TARGET_PREFIX + name, "title": f"{_STANDARD_TITLES[name]} (prospect.{name})"}
+            for name in STANDARD_FIELDS
+        ),
+        *(
+            {"const": CUSTOM_TARGET_PREFIX + label, "title": f"{label} (custom field)"}
+            for label in labels
+        ),
+    ]
+    return schema
+
+
+def _unique_lists(lists: Sequence[AccountList]) -> list[AccountList]:
+    seen: set[int] = set()
+    unique: list[AccountList] = []
+    for item in lists:
+        if item.id not in seen:
+            seen.add(item.id)
+            unique.append(item)
+    return unique
+
+
+def _ui_schema(choices: Choices | None, notice: str | None) -> JSON:
+    ui: JSON = {"ui:order": list(_PROPERTY_TITLES), ui_schema.DESCRIPTION: notice or INTRO}
+    if notice is not None:
+        warning: ui_schema.Notice = {"level": "warning", "message": notice}
+        ui[ui_schema.OPTIONS] = {ui_schema.NOTICE: warning}
+    live = choices is not None
+    list_help = "Required: until you pick a list, nothing syncs. " + CAMPAIGN_WARNING
+    list_options: JSON = {ui_schema.ACTIONS: [create_list_action()]}
+    lifecycle_help = (
+        "Pick an existing Snov.io custom field to receive the meeting's status. Without one,"
+        " cancellations, reschedules and no-shows are skipped: only the initial sync runs."
+    )
+    host_help = (
+        "Pick an existing Snov.io custom field to record which 42min host the meeting was with."
+    )
+    if choices is not None:
+        list_options[ui_schema.WARNINGS] = {
+            str(item.id): campaign_warning(item) for item in choices.lists if item.active_campaigns
+        }
+        if not choices.lists:
+            list_help = "Your Snov.io account has no lists yet: create one here. " + list_help
+        if not _labels(choices):
+            missing = (
+                " Your Snov.io account has no custom fields yet: create one in Snov.io,"
+                " then reload this page."
+            )
+            lifecycle_help += missing
+            host_help += missing
+    choice_widget = {"ui:widget": "select"} if live else {}
+    label_placeholder = {} if live else {"ui:placeholder": "A custom field label, as in Snov.io"}
+    ui["target_list_id"] = {
+        **choice_widget,
+        **({} if live else {"ui:placeholder": "The list ID, from the list's Snov.io address"}),
+        "ui:help": list_help,
+        ui_schema.OPTIONS: list_options,
+    }
+    ui["triggers"] = {name: {"ui:widget": "checkbox"} for name in _TRIGGER_TITLES}
+    ui["triggers"]["routing_form_submitted"]["ui:help"] = (
+        "Off by default: turn it on to sync people who submit a routing form."
+    )
+    ui["existing_prospect"] = {
+        "ui:widget": "radio",
+        "ui:help": (
+            "Status updates from a later cancel, reschedule or no-show always update the"
+            " prospect, whatever you choose here."
+        ),
+    }
+    ui["lifecycle_status_field"] = {**choice_widget, **label_placeholder, "ui:help": lifecycle_help}
+    ui["status_labels"] = {"ui:help": "The wording written into the lifecycle status field."}
+    ui["host_email_field"] = {**choice_widget, **label_placeholder, "ui:help": host_help}
+    ui["field_mappings"] = {
+        "ui:help": (
+            "Blank rows are dropped when you save, so a saved mapping always does something."
+        ),
+        ui_schema.OPTIONS: {
+            "orderable": False,
+            ui_schema.LOCKED_ROWS: list(range(len(LOCKED_ROWS))),
+            ui_schema.LOCK_HINT: LOCK_HINT,
+        },
+        "items": {
+            "source": {
+                "ui:placeholder": "invitee_form_question:<id> or routing_form_field:<id>",
+                "ui:help": (
+                    "invitee_form_question:<id> for a booking-form answer,"
+                    " routing_form_field:<id> for a routing-form answer."
+                ),
+            },
+            "target": {
+                **choice_widget,
+                **({} if live else {"ui:placeholder": "prospect.company or prospect.cf_<label>"}),
+                "ui:help": (
+                    "A standard prospect field, or a Snov.io custom field written as"
+                    " prospect.cf_<label>."
+                ),
+            },
+            "locked": {"ui:widget": "hidden"},
+        },
+    }
+    return ui
