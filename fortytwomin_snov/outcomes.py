@@ -1,8 +1,9 @@
 """What ``on_booking_event`` answers: the Snov.io sync outcome and its reason codes.
 
-:class:`SyncOutcome` mirrors ``schema/sync-outcome.schema.json``; the schema fixes the
-shape, and :data:`REASON_STATUS` the stable reason codes of this plugin, each belonging
-to one status.
+:class:`SyncOutcome` narrows the contract's :class:`~fortytwomin_snov.contract.models.Outcome`
+(``schema/outcome.schema.json``, what any host acts on) to this plugin's published
+``schema/sync-outcome.schema.json``: the slug ``snov``, the Snov.io list and prospect ids,
+and :data:`REASON_STATUS`, the stable reason codes, each belonging to one status.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Literal, get_args
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
-from fortytwomin_snov.contract.models import ContractModel, Identifier, Omittable, Text
+from fortytwomin_snov.contract.models import (
+    Identifier,
+    Omittable,
+    Outcome,
+    OutcomeStatus,
+)
 
-OutcomeStatus = Literal["synced", "skipped", "deferred", "failed"]
 OutcomeReason = Literal[
     "prospect_added",
     "prospect_updated",
@@ -39,8 +43,6 @@ OutcomeReason = Literal[
     "invalid_settings",
     "invalid_connection",
 ]
-BlockedOn = Literal["credentials", "settings"]
-
 REASON_STATUS: Mapping[str, str] = MappingProxyType(
     {
         "prospect_added": "synced",
@@ -75,36 +77,18 @@ REASONS_BY_STATUS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 
 
-def _rule_broken(field: str, message: str) -> PydanticCustomError:
-    # A model-level rule about one field: ``field`` lets field_errors point at it.
-    return PydanticCustomError("outcome_rule", message, {"field": field})
-
-
-class SyncOutcome(ContractModel):
+class SyncOutcome(Outcome):
     """What ``on_booking_event`` did: ``schema/sync-outcome.schema.json``."""
 
-    event_id: str = Field(description="The event's id, as received.")
-    event_type: str = Field(description="The event's type, as received.")
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
     integration: Literal["snov"] = Field(description="The integration slug.")
-    status: OutcomeStatus = Field(
-        description=(
-            "synced, skipped (nothing to do), deferred (run again after retry_after) or failed."
-        )
-    )
     reason: OutcomeReason = Field(description="A stable code for why; it fits the status.")
-    message: Text = Field(description="One sentence for the sync log that an admin can act on.")
     email: Omittable[str] = Field(default=None, description="The prospect's email, when known.")
     list_id: Omittable[Annotated[int, Field(ge=1)]] = Field(
         default=None, description="The Snov.io list written to."
     )
     prospect_id: Omittable[Identifier] = Field(default=None, description="The Snov.io prospect id.")
-    retry_after: Omittable[Annotated[float, Field(gt=0)]] = Field(
-        default=None, description="Seconds to wait before running again; only when deferred."
-    )
-    blocked_on: Omittable[BlockedOn] = Field(
-        default=None,
-        description="What an admin must fix before a retry can succeed; only when failed.",
-    )
 
     @field_validator("reason")
     @classmethod
@@ -114,13 +98,3 @@ class SyncOutcome(ContractModel):
             allowed = ", ".join(REASONS_BY_STATUS[status])
             raise ValueError(f"A {status} outcome has one of these reasons: {allowed}.")
         return reason
-
-    @model_validator(mode="after")
-    def _status_rules(self) -> SyncOutcome:
-        if self.status == "deferred" and self.retry_after is None:
-            raise _rule_broken("retry_after", "A deferred outcome says when to retry.")
-        if self.status != "deferred" and self.retry_after is not None:
-            raise _rule_broken("retry_after", "Only a deferred outcome has retry_after.")
-        if self.status != "failed" and self.blocked_on is not None:
-            raise _rule_broken("blocked_on", "Only a failed outcome has blocked_on.")
-        return self

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from fortytwomin_snov.contract import models as contract_models
 from fortytwomin_snov.contract.errors import FieldError
-from fortytwomin_snov.contract.models import Event, Manifest
+from fortytwomin_snov.contract.models import Event, Manifest, Outcome
 from fortytwomin_snov.credentials import Connection, CredentialCheck, Credentials
 from fortytwomin_snov.outcomes import SyncOutcome
 from fortytwomin_snov.settings.model import (
@@ -38,6 +38,7 @@ CONTRACT_TYPES: Mapping[str, Any] = MappingProxyType(
         "settings.schema.json": Settings,
         "booking-event.schema.json": Event,
         "sync-outcome.schema.json": SyncOutcome,
+        "outcome.schema.json": Outcome,
     }
 )
 """Each published schema file and the type that mirrors it."""

@@ -15,13 +15,15 @@ from jsonschema import Draft202012Validator
 from pydantic import Field, SecretStr, TypeAdapter, ValidationError, create_model
 
 from fortytwomin_snov.contract import models as contract_models
+from fortytwomin_snov.contract.schemas import CONTRACT_SCHEMAS
 from fortytwomin_snov.contract.models import EVENT_ADAPTER, Actor, BookingEvent
 from fortytwomin_snov.credentials import Connection, Credentials
 from fortytwomin_snov.outcomes import REASON_STATUS, SyncOutcome
 from fortytwomin_snov.schemas import CONTRACT_TYPES, SCHEMA_NAMES, field_errors, load_schema
 from fortytwomin_snov.settings.model import SOURCE_PATTERN, Settings
 
-SCHEMA_BASE = "https://schemas.42min.com/integrations/snov/"
+CONTRACT_BASE = "https://schemas.42min.com/integrations/"
+SCHEMA_BASE = CONTRACT_BASE + "snov/"
 SECRET = "s3cr3t-Value-That-Must-Not-Leak"
 
 # ---- helpers -----------------------------------------------------------------------
@@ -203,7 +205,8 @@ def test_schema_is_valid_draft_2020_12_with_id_and_title(name: str) -> None:
     schema = json.loads(text)
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"] == SCHEMA_BASE + name
+    contract = name.removesuffix(".schema.json") in CONTRACT_SCHEMAS
+    assert schema["$id"] == (CONTRACT_BASE if contract else SCHEMA_BASE) + name
     assert schema["title"].strip()
     assert schema["description"].strip()
     assert schema["examples"], "every schema carries at least one example"
@@ -954,3 +957,12 @@ def test_date_times_keep_their_offset_and_accept_lowercase_separators() -> None:
     )
     assert connection.connected_at == datetime(2025, 3, 14, 9, 30, 0, 250000, tzinfo=UTC)
     assert connection.to_json()["connected_at"] == "2025-03-14T10:30:00.250000+01:00"
+
+
+def test_every_snov_outcome_is_a_contract_outcome() -> None:
+    # The plugin's narrower schema may add fields and codes, never break the contract's.
+    contract = validator("outcome")
+    for document in load_schema("sync-outcome")["examples"]:
+        assert list(contract.iter_errors(document)) == []
+    broken = {**example("sync-outcome"), "status": "deferred"}
+    assert not contract.is_valid(broken)  # a deferred outcome without retry_after

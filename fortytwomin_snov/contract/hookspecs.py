@@ -211,14 +211,15 @@ def on_booking_event(
             rate-limit budget live in ``host.store``).
 
     Returns:
-        One sync outcome (``schema/sync-outcome.schema.json``): ``status`` ``synced``,
+        One outcome (``schema/outcome.schema.json``; each integration publishes a narrower
+        one, Snov.io's is ``schema/sync-outcome.schema.json``): ``status`` ``synced``,
         ``skipped``, ``deferred`` (run again after ``retry_after`` seconds) or ``failed``
         (with ``blocked_on`` ``credentials`` or ``settings`` when an admin's fix will let
         it succeed), a stable ``reason`` code and a ``message`` for the sync log.
         ``None`` when ``integration`` is not this plugin's.
 
     Raises:
-        Nothing: bad input, bad settings and every Snov.io problem are outcomes.
+        Nothing: bad input, bad settings and every problem of the service are outcomes.
     """
 
 

@@ -2,7 +2,7 @@
 
 The event envelope (``schema/booking-event.schema.json``), the manifest
 (``schema/manifest.schema.json``), the actor and the outcome every ``on_booking_event``
-returns (``schema/sync-outcome.schema.json`` fixes its shape; reason codes belong to each
+returns (``schema/outcome.schema.json`` fixes its shape; reason codes belong to each
 plugin). The models are strict (no coercion of ``"1"`` into ``1``) so that a document the
 schema rejects is rejected here too, and they forbid unknown fields.
 
@@ -34,6 +34,7 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
     model_serializer,
+    model_validator,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
@@ -333,6 +334,64 @@ Event = Annotated[BookingEvent | RoutingFormEvent, Field(discriminator="type")]
 """One event of ``schema/booking-event.schema.json``, told apart by ``type``."""
 
 EVENT_ADAPTER: TypeAdapter[BookingEvent | RoutingFormEvent] = TypeAdapter(Event)
+
+# ---- outcomes ----------------------------------------------------------------------
+
+OutcomeStatus = Literal["synced", "skipped", "deferred", "failed"]
+OUTCOME_STATUSES: tuple[str, ...] = get_args(OutcomeStatus)
+BlockedOn = Literal["credentials", "settings"]
+REASON_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+def _rule_broken(field: str, message: str) -> PydanticCustomError:
+    # A model-level rule about one field: ``field`` lets field_errors point at it.
+    return PydanticCustomError("outcome_rule", message, {"field": field})
+
+
+class Outcome(ContractModel):
+    """What ``on_booking_event`` answers for one event: ``schema/outcome.schema.json``.
+
+    The contract fixes what a host acts on (``status``, ``retry_after``, ``blocked_on``) and
+    what it shows (``reason``, ``message``, ``email``); the reason codes and any further
+    fields (a list id, a prospect id) belong to each plugin, which publishes its own
+    narrower schema.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+
+    event_id: str = Field(description="The event's id, as received.")
+    event_type: str = Field(description="The event's type, as received.")
+    integration: Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)] = Field(
+        description="The slug of the integration that answered."
+    )
+    status: OutcomeStatus = Field(
+        description=(
+            "synced, skipped (nothing to do), deferred (run again after retry_after) or failed."
+        )
+    )
+    reason: Annotated[str, StringConstraints(pattern=REASON_PATTERN, max_length=64)] = Field(
+        description="The plugin's stable code for why; each plugin documents its own."
+    )
+    message: Text = Field(description="One sentence for the sync log that an admin can act on.")
+    email: Omittable[str] = Field(default=None, description="The person's email, when known.")
+    retry_after: Omittable[Annotated[float, Field(gt=0)]] = Field(
+        default=None, description="Seconds to wait before running again; only when deferred."
+    )
+    blocked_on: Omittable[BlockedOn] = Field(
+        default=None,
+        description="What an admin must fix before a retry can succeed; only when failed.",
+    )
+
+    @model_validator(mode="after")
+    def _status_rules(self) -> Outcome:
+        if self.status == "deferred" and self.retry_after is None:
+            raise _rule_broken("retry_after", "A deferred outcome says when to retry.")
+        if self.status != "deferred" and self.retry_after is not None:
+            raise _rule_broken("retry_after", "Only a deferred outcome has retry_after.")
+        if self.status != "failed" and self.blocked_on is not None:
+            raise _rule_broken("blocked_on", "Only a failed outcome has blocked_on.")
+        return self
+
 
 # ---- errors ------------------------------------------------------------------------
 

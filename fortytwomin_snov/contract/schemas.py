@@ -15,7 +15,7 @@ from typing import Any
 SCHEMA_PACKAGE = "fortytwomin_snov.schema"
 SCHEMA_SUFFIX = ".schema.json"
 
-CONTRACT_SCHEMAS = frozenset({"booking-event", "manifest", "sync-outcome"})
+CONTRACT_SCHEMAS = frozenset({"booking-event", "manifest", "outcome"})
 """The schemas that belong to the contract itself rather than to one integration."""
 
 
