@@ -54,6 +54,7 @@ from jsonschema import Draft202012Validator, ValidationError  # type: ignore[imp
 from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 
 from fortytwomin_snov.contract.errors import FieldError
+from fortytwomin_snov.contract.models import json_pointer
 from fortytwomin_snov.contract.schemas import load_contract_schema
 
 JobState = Literal["queued", "running", "done", "parked", "failed"]
@@ -103,10 +104,6 @@ def _event_validator() -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
-def _pointer(path: Iterable[str | int]) -> str:
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
-
-
 def _type_words(expected: object) -> str:
     names = expected if isinstance(expected, list) else [expected]
     return " or ".join(str(name) for name in names)
@@ -115,19 +112,19 @@ def _type_words(expected: object) -> str:
 def _problems(error: ValidationError) -> list[FieldError]:
     """One schema error as field errors an admin can read (the value is left out)."""
     path = list(error.absolute_path)
-    where = _pointer(path)
+    where = json_pointer(path)
     instance, schema = error.instance, error.schema
     kind = error.validator
     if kind == "required" and isinstance(instance, dict):
         missing = [name for name in cast(list[str], error.validator_value) if name not in instance]
         return [
-            FieldError(pointer=_pointer([*path, name]), message="This field is required.")
+            FieldError(pointer=json_pointer([*path, name]), message="This field is required.")
             for name in missing
         ]
     if kind == "additionalProperties" and isinstance(instance, dict):
         known = schema.get("properties", {}) if isinstance(schema, dict) else {}
         return [
-            FieldError(pointer=_pointer([*path, name]), message="This field is not allowed.")
+            FieldError(pointer=json_pointer([*path, name]), message="This field is not allowed.")
             for name in instance
             if name not in known
         ]
