@@ -1,6 +1,6 @@
-"""Every hook a plugin can implement is exercised by at least one test that calls it by
-name (``hook.<name>(...)``), as datasette's ``test_plugin_hooks_have_tests`` does: a new
-hookspec without a test fails here."""
+"""Every hook a plugin can implement (the contract's and the reference host's own) is
+exercised by at least one test that calls it by name (``hook.<name>(...)``), as datasette's
+``test_plugin_hooks_have_tests`` does: a new hookspec without a test fails here."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from types import ModuleType
 import pytest
 
 from fortytwomin_snov.contract import hookspecs
+from fortytwomin_snov.host import hookspecs as host_hookspecs
 
 TESTS = Path(__file__).resolve().parent
-SPEC_MODULES: tuple[ModuleType, ...] = (hookspecs,)
+SPEC_MODULES: tuple[ModuleType, ...] = (hookspecs, host_hookspecs)
 
 
 def spec_names(module: ModuleType) -> set[str]:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import fortytwomin_snov
+from tests.factories import booking_event
 
 PACKAGE = Path(fortytwomin_snov.__file__).parent
 HOST = PACKAGE / "host"
@@ -108,18 +109,13 @@ def run(
 
 
 def booking(number: int) -> dict[str, Any]:
-    return {
-        "id": f"evt-echo-{number}",
-        "type": "booking.created",
-        "occurred_at": f"2025-03-14T09:{number:02d}:00Z",
-        "booking": {
-            "uid": f"bk-echo-{number}",
-            "start": "2025-03-20T15:00:00+01:00",
-            "end": "2025-03-20T15:30:00+01:00",
-            "timezone": "Europe/Berlin",
-            "invitee": {"email": f"guest{number}@example.com", "name": "Guest"},
-        },
-    }
+    return booking_event(
+        number,
+        f"guest{number}@example.com",
+        event_id=f"evt-echo-{number}",
+        uid=f"bk-echo-{number}",
+        name="Guest",
+    )
 
 
 def test_a_second_integration_is_served_beside_snov_through_the_cli(
@@ -205,3 +201,19 @@ def test_an_integration_nobody_installed_is_one_line(env: dict[str, str], tmp_pa
         "Error: No installed plugin handles the integration 'ghost': install it (its entry"
         " point group is 'fortytwomin')"
     ]
+
+
+def test_a_plugin_that_cannot_be_loaded_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    site = Path(env["PYTHONPATH"].split(os.pathsep)[0])
+    info = site / "broken_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[fortytwomin]\nbroken = no_such_plugin_module\n")
+
+    result = run(env, tmp_path / "host.db", "status", "--integration", "echo")
+
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: The installed plugin 'broken' could not be loaded")
+    assert "no_such_plugin_module" in lines[0]

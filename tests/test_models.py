@@ -15,8 +15,8 @@ from jsonschema import Draft202012Validator
 from pydantic import Field, SecretStr, TypeAdapter, ValidationError, create_model
 
 from fortytwomin_snov.contract import models as contract_models
-from fortytwomin_snov.contract.schemas import CONTRACT_SCHEMAS
 from fortytwomin_snov.contract.models import EVENT_ADAPTER, Actor, BookingEvent
+from fortytwomin_snov.contract.schemas import CONTRACT_SCHEMAS
 from fortytwomin_snov.credentials import Connection, Credentials
 from fortytwomin_snov.outcomes import REASON_STATUS, SyncOutcome
 from fortytwomin_snov.schemas import CONTRACT_TYPES, SCHEMA_NAMES, field_errors, load_schema

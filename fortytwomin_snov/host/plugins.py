@@ -3,6 +3,7 @@ own hooks), loaded from entry points (the real discovery path, never a direct im
 
 from __future__ import annotations
 
+import importlib.metadata
 from typing import Any
 
 import pluggy
@@ -18,7 +19,17 @@ def load_plugin_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
     manager.add_hookspecs(host_hookspecs)
-    manager.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
+    for entry_point in importlib.metadata.entry_points(group=hookspecs.PROJECT_NAME):
+        if manager.get_plugin(entry_point.name) is not None:
+            continue  # the same distribution seen twice on the path
+        try:
+            plugin = entry_point.load()
+        except Exception as error:  # noqa: BLE001 - any import failure of a third party's code
+            raise HostError(
+                f"The installed plugin {entry_point.name!r} could not be loaded"
+                f" ({type(error).__name__}: {error}): reinstall or remove it"
+            ) from None
+        manager.register(plugin, name=entry_point.name)
     manager.check_pending()
     return manager
 
