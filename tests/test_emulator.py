@@ -886,3 +886,116 @@ def test_enrolled_recipients_count_in_the_balance(
     api.post(ADD, json={"email": "ada@example.com", "listId": target.id})
 
     assert api.get("/v1/get-balance").json()["data"]["unique_recipients_used"] == 1
+
+
+# ---- recipient status in a campaign -------------------------------------------------------
+
+RECIPIENT = "/v1/change-recipient-status"
+
+
+@pytest.fixture
+def nurture(snov_emulator: SnovEmulator, account: Credentials, target: ProspectList) -> int:
+    """An Active campaign on another list, with ada@example.com enrolled by hand."""
+    state = snov_emulator.state
+    elsewhere = state.add_list(account.client_id, "Cold leads")
+    state.create_prospect(account.client_id, elsewhere.id, {"email": "ada@example.com"})
+    campaign = state.add_campaign(account.client_id, "Q4 cold", elsewhere.id, status="Active")
+    return campaign.id
+
+
+def recipient_statuses(api: httpx.Client, email: str) -> list[list[str]]:
+    records = api.post(BY_EMAIL, json={"email": email}).json()["data"]
+    return [
+        [
+            recipient["recipient_status"]
+            for c in record["campaigns"]
+            for recipient in c["recipients"]
+        ]
+        for record in records
+    ]
+
+
+@pytest.mark.parametrize("encoding", ["form", "json"])
+@pytest.mark.parametrize("status", ["Paused", "Unsubscribed", "Active"])
+def test_change_recipient_status_sets_the_status_the_lookup_shows(
+    api: httpx.Client, nurture: int, encoding: str, status: str
+) -> None:
+    body = {"email": "ada@example.com", "campaign_id": nurture, "status": status}
+
+    answer = post(api, RECIPIENT, body, encoding)
+
+    assert (answer.status_code, answer.json()) == (200, {"success": True})
+    assert recipient_statuses(api, "ada@example.com") == [[status]]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"email": "ada@example.com", "campaign_id": 999, "status": "Paused"}, "999"),
+        ({"email": "bob@example.com", "campaign_id": None, "status": "Paused"}, "bob@"),
+        ({"email": "ada@example.com", "campaign_id": None, "status": "Finished"}, "one of"),
+        ({"email": "ada@example.com", "status": "Paused"}, "required"),
+    ],
+)
+def test_change_recipient_status_refuses_what_it_cannot_change(
+    api: httpx.Client, nurture: int, body: dict[str, Any], words: str
+) -> None:
+    sent = {**body, "campaign_id": nurture} if body.get("campaign_id", 0) is None else body
+
+    answer = api.post(RECIPIENT, json=sent)
+
+    assert answer.status_code == 400
+    assert answer.json()["success"] is False
+    assert words in answer.json()["errors"]
+    assert recipient_statuses(api, "ada@example.com") == [["Active"]]
+
+
+@pytest.mark.parametrize("final", ["Finished", "Moved"])
+def test_a_finished_or_moved_recipient_cannot_be_changed(
+    snov_emulator: SnovEmulator, api: httpx.Client, account: Credentials, nurture: int, final: str
+) -> None:
+    snov_emulator.state.set_recipient_status(account.client_id, nurture, "ada@example.com", final)
+
+    answer = api.post(
+        RECIPIENT, json={"email": "ada@example.com", "campaign_id": nurture, "status": "Paused"}
+    )
+
+    assert answer.status_code == 400
+    assert final in answer.json()["errors"]
+    assert recipient_statuses(api, "ada@example.com") == [[final]]
+
+
+@pytest.mark.parametrize("all_profiles", [True, False])
+def test_a_change_reaches_every_profile_or_the_newest_as_configured(
+    snov_emulator: SnovEmulator,
+    api: httpx.Client,
+    account: Credentials,
+    target: ProspectList,
+    nurture: int,
+    all_profiles: bool,
+) -> None:
+    state = snov_emulator.state
+    state.create_prospect(account.client_id, target.id, {"email": "ada@example.com"})
+    state.enrol(account.client_id, nurture, "ada@example.com")
+    state.configure(recipient_status_all_profiles=all_profiles)
+
+    api.post(
+        RECIPIENT, json={"email": "ada@example.com", "campaign_id": nurture, "status": "Paused"}
+    )
+
+    assert state.recipient_statuses(account.client_id, nurture, "ada@example.com") == (
+        ["Paused", "Paused"] if all_profiles else ["Active", "Paused"]
+    )
+
+
+def test_a_form_only_recipient_endpoint_reads_a_json_body_as_empty(
+    snov_emulator: SnovEmulator, api: httpx.Client, nurture: int
+) -> None:
+    snov_emulator.state.configure(recipient_status_accepts_json=False)
+    body = {"email": "ada@example.com", "campaign_id": nurture, "status": "Paused"}
+
+    refused = api.post(RECIPIENT, json=body)
+    accepted = api.post(RECIPIENT, data=body)
+
+    assert (refused.status_code, accepted.status_code) == (400, 200)
+    assert "required" in refused.json()["errors"]

@@ -17,6 +17,8 @@ from typing import Any, cast
 
 from .params import flag, integer, text
 from .records import (
+    FINAL_RECIPIENT_STATUSES,
+    RECIPIENT_STATUSES,
     BodyEncoding,
     Campaign,
     Prospect,
@@ -27,6 +29,7 @@ from .records import (
 from .state import EmulatorState
 
 TOKEN_PATH = "/v1/oauth/access_token"  # noqa: S105 - a path, not a secret
+RECIPIENT_STATUS_PATH = "/v1/change-recipient-status"
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _TEXT_FIELDS = {
@@ -110,7 +113,14 @@ def _answer(state: EmulatorState, call: ApiCall) -> Answer:
         return Answer(_failure(429, texts.rate_limited), client_id, source)
     if call.malformed:
         return Answer(_failure(400, texts.malformed_body), client_id, source)
-    return Answer(handler(state, client_id, call.params), client_id, source)
+    params = call.params
+    if (
+        call.path == RECIPIENT_STATUS_PATH
+        and call.encoding == "json"
+        and not state.options.recipient_status_accepts_json
+    ):
+        params = dict(call.query)  # a form-only endpoint reads a JSON body as empty
+    return Answer(handler(state, client_id, params), client_id, source)
 
 
 # ---- authentication -------------------------------------------------------------------
@@ -343,7 +353,7 @@ def _prospect_json(state: EmulatorState, client_id: str, prospect: Prospect) -> 
     in_list = state.find_list(client_id, prospect.list_id)
     campaigns = {campaign.id: campaign for campaign in state.campaigns(client_id)}
     enrolled = [
-        campaigns[enrolment.campaign_id]
+        (campaigns[enrolment.campaign_id], enrolment.status)
         for enrolment in state.enrolments(client_id, prospect_id=prospect.id)
     ]
     job = {
@@ -366,11 +376,13 @@ def _prospect_json(state: EmulatorState, client_id: str, prospect: Prospect) -> 
         "currentJob": [job] if any(job.values()) else [],
         "previousJob": [],
         "lists": [] if in_list is None else [{"id": in_list.id, "name": in_list.name}],
-        "campaigns": [_enrolled_campaign_json(campaign, prospect) for campaign in enrolled],
+        "campaigns": [
+            _enrolled_campaign_json(campaign, prospect, status) for campaign, status in enrolled
+        ],
     }
 
 
-def _enrolled_campaign_json(campaign: Campaign, prospect: Prospect) -> dict[str, Any]:
+def _enrolled_campaign_json(campaign: Campaign, prospect: Prospect, status: str) -> dict[str, Any]:
     # Observed live: {id, name, campaign_status, recipients:[{email, recipient_status, sent,
     # reply}]}; sent and reply are strings once something happened, null before.
     return {
@@ -378,7 +390,7 @@ def _enrolled_campaign_json(campaign: Campaign, prospect: Prospect) -> dict[str,
         "name": campaign.name,
         "campaign_status": campaign.status,
         "recipients": [
-            {"email": prospect.email, "recipient_status": "Active", "sent": None, "reply": None}
+            {"email": prospect.email, "recipient_status": status, "sent": None, "reply": None}
         ],
     }
 
@@ -438,6 +450,39 @@ def _get_user_campaigns(state: EmulatorState, client_id: str, params: dict[str, 
 # ---- shared pieces --------------------------------------------------------------------
 
 
+def _change_recipient_status(state: EmulatorState, client_id: str, params: dict[str, Any]) -> Reply:
+    texts, options = state.options.texts, state.options
+    email, campaign_id, status = (
+        text(params.get("email")),
+        integer(params.get("campaign_id")),
+        text(params.get("status")),
+    )
+    if not email or campaign_id is None or not status:
+        return _failure(options.recipient_error_status, texts.recipient_params_required)
+    if status not in RECIPIENT_STATUSES:
+        return _failure(options.recipient_error_status, texts.recipient_status_invalid)
+    if all(campaign.id != campaign_id for campaign in state.campaigns(client_id)):
+        failure = _fill(texts.campaign_not_found, campaign_id=str(campaign_id))
+        return _failure(options.recipient_error_status, failure)
+    current = state.recipient_statuses(client_id, campaign_id, email)
+    if not current:
+        failure = _fill(texts.recipient_not_found, email=email)
+        return _failure(options.recipient_error_status, failure)
+    final = [found for found in current if found in FINAL_RECIPIENT_STATUSES]
+    if len(final) == len(current):
+        failure = _fill(texts.recipient_status_final, status=final[-1])
+        return _failure(options.recipient_error_status, failure)
+    state.set_recipient_status(
+        client_id,
+        campaign_id,
+        email,
+        status,
+        newest_only=not options.recipient_status_all_profiles,
+        unless_final=True,
+    )
+    return Reply(200, {"success": True})
+
+
 ENDPOINTS: Mapping[str, tuple[str, Handler]] = {
     "/v1/get-balance": ("GET", _get_balance),
     "/v1/get-user-lists": ("GET", _get_user_lists),
@@ -448,6 +493,7 @@ ENDPOINTS: Mapping[str, tuple[str, Handler]] = {
     "/v1/prospect-list": ("POST", _get_prospect_list),
     "/v1/prospect-custom-fields": ("GET", _get_custom_fields),
     "/v1/get-user-campaigns": ("GET", _get_user_campaigns),
+    RECIPIENT_STATUS_PATH: ("POST", _change_recipient_status),
 }
 """Every emulated path (besides the token endpoint) with its one allowed method."""
 

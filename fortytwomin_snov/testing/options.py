@@ -37,6 +37,11 @@ class ErrorTexts(BaseModel):
     not_found: str = "Not found"
     rate_limited: str = "Too many requests"
     server_error: str = "Internal server error"
+    campaign_not_found: str = "Campaign with id '{campaign_id}' not found"
+    recipient_not_found: str = "Recipient '{email}' not found in the campaign"
+    recipient_status_final: str = "The recipient's status '{status}' cannot be changed"
+    recipient_status_invalid: str = "Status must be one of Active, Paused, Unsubscribed"
+    recipient_params_required: str = "Email, campaign_id and status are required"
 
 
 def _invalid_client() -> dict[str, Any]:
@@ -63,6 +68,18 @@ class EmulatorOptions(BaseModel):
     update_contact_updates_same_list: bool = True
     """``updateContact=true`` on an email already in the SAME list updates it (200
     ``added:false, updated:true``) instead of answering the same-list 422."""
+
+    recipient_status_accepts_json: bool = True
+    """``change-recipient-status`` reads a JSON body; when False it reads only a form (its
+    documented example), and a JSON body is answered as if it were empty."""
+
+    recipient_status_all_profiles: bool = True
+    """``change-recipient-status`` changes every profile of the email enrolled in the
+    campaign (duplicates included), rather than only the newest."""
+
+    recipient_error_status: int = Field(default=400, ge=200, le=599)
+    """Status of ``change-recipient-status``'s refusals (an unknown campaign, an email not
+    in it, a final status): ``success: false`` with ``errors`` under this status."""
 
     bad_credentials_status: int = Field(default=401, ge=400, le=599)
     """Status of the token endpoint's answer to a wrong API user ID or secret."""

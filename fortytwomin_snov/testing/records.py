@@ -17,6 +17,10 @@ CustomFieldType = Literal["string", "number", "date"]
 FaultKind = Literal["server_error", "drop", "delay"]
 TokenSource = Literal["header", "query", "form", "json"]
 BodyEncoding = Literal["json", "form"]
+RECIPIENT_STATUSES: tuple[str, ...] = ("Active", "Paused", "Unsubscribed")
+"""What ``change-recipient-status`` may set."""
+FINAL_RECIPIENT_STATUSES: tuple[str, ...] = ("Finished", "Moved")
+"""Statuses ``change-recipient-status`` cannot change."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,9 @@ class Enrolment:
     prospect_id: str
     email: str | None
     enrolled_at: float
+    status: str = "Active"
+    """The recipient's status in the campaign: Active, Paused, Unsubscribed, Finished or
+    Moved (``change-recipient-status`` sets the first three; the last two are final)."""
 
 
 @dataclass(frozen=True)

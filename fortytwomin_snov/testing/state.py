@@ -27,6 +27,7 @@ from typing import Any
 from .clock import Clock
 from .options import EmulatorOptions
 from .records import (
+    FINAL_RECIPIENT_STATUSES,
     Account,
     Campaign,
     Credentials,
@@ -391,6 +392,62 @@ class EmulatorState:
     def prospect(self, client_id: str, prospect_id: str) -> Prospect | None:
         with self._lock:
             return self._workspace(client_id).prospects.get(prospect_id)
+
+    def enrol(self, client_id: str, campaign_id: int, email: str) -> list[Enrolment]:
+        """Put every profile of ``email`` into the campaign as an Active recipient (a person
+        someone added to a campaign by hand, outside its list)."""
+        with self._lock:
+            workspace = self._workspace(client_id)
+            campaign = workspace.campaigns.get(campaign_id)
+            if campaign is None:
+                raise NotFound(f"no campaign {campaign_id} in account {client_id!r}")
+            for prospect in self._profiles(workspace, email):
+                self._enrol(workspace, campaign, prospect)
+            return self._recipients(workspace, campaign_id, email)
+
+    def set_recipient_status(
+        self,
+        client_id: str,
+        campaign_id: int,
+        email: str,
+        status: str,
+        *,
+        newest_only: bool = False,
+        unless_final: bool = False,
+    ) -> list[Enrolment]:
+        """Set ``email``'s status in the campaign (any status, Finished and Moved included,
+        unless ``unless_final`` leaves those alone); the enrolments changed."""
+        with self._lock:
+            workspace = self._workspace(client_id)
+            found = self._recipients(workspace, campaign_id, email)
+            if unless_final:
+                found = [item for item in found if item.status not in FINAL_RECIPIENT_STATUSES]
+            if newest_only:
+                found = found[-1:]
+            changed = []
+            for enrolment in found:
+                index = workspace.enrolments.index(enrolment)
+                workspace.enrolments[index] = dataclasses.replace(enrolment, status=status)
+                changed.append(workspace.enrolments[index])
+            return changed
+
+    def recipient_statuses(self, client_id: str, campaign_id: int, email: str) -> list[str]:
+        """``email``'s status in the campaign, one per enrolled profile, oldest first."""
+        with self._lock:
+            workspace = self._workspace(client_id)
+            return [item.status for item in self._recipients(workspace, campaign_id, email)]
+
+    def _profiles(self, workspace: _Workspace, email: str) -> list[Prospect]:
+        wanted = email.casefold()
+        return [p for p in workspace.prospects.values() if (p.email or "").casefold() == wanted]
+
+    def _recipients(self, workspace: _Workspace, campaign_id: int, email: str) -> list[Enrolment]:
+        profiles = {prospect.id for prospect in self._profiles(workspace, email)}
+        return [
+            enrolment
+            for enrolment in workspace.enrolments
+            if enrolment.campaign_id == campaign_id and enrolment.prospect_id in profiles
+        ]
 
     def enrolments(self, client_id: str, *, prospect_id: str | None = None) -> list[Enrolment]:
         with self._lock:
