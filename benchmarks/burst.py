@@ -617,7 +617,6 @@ def run_raw(workload: Workload, *, rate: int, timeout: float) -> PhaseResult:
     throttled, late = _throttled(requests, started)
     calls = len(requests)
     most, tightest = _window_check(requests, rate)
-    not_added = {answer: count for answer, count in outcomes.items() if answer != "added"}
     delays = [moment - started for moment in answered[1:]] or [float("nan")]
     return PhaseResult(
         client="raw",
@@ -627,14 +626,15 @@ def run_raw(workload: Workload, *, rate: int, timeout: float) -> PhaseResult:
         calls_by_kind=dict(Counter(_kind(request) for request in requests)),
         ideal_seconds=60.0 * calls / rate,
         window_ideal_seconds=window_ideal(calls, rate),
+        one_call_seconds=60.0 * len(bodies) / rate,
         synced=outcomes["added"],
         skipped=0,
         throttled=throttled,
         throttled_after_first_window=late,
-        # Not a client that handles people already in a list: its "lost" events measure
-        # nothing here (see the naive client for that).
+        # Not a client that handles people already in a list: only events never sent count
+        # as lost here (its refusals are in ``outcomes``; the naive client measures those).
         lost=len(bodies) - sum(outcomes.values()),
-        lost_by_reason=not_added,
+        lost_by_reason={},
         duplicates=0,
         missing_from_list=0,
         wrong_status=0,
