@@ -1,11 +1,17 @@
 """Burst benchmark: N events through the reference host's queue and workers against the
-Snov.io emulator at a given rate limit, and (``--compare-naive``) the same burst through a
-naive client that has no shared limiter and only retries 429s with exponential backoff.
+Snov.io emulator at a given rate limit; (``--compare-raw``) the same adds posted straight to
+the emulator, as fast as its rolling window lets them through; and (``--compare-naive``) the
+burst through a naive client that has no shared limiter and only retries 429s with
+exponential backoff.
 
 Run from the repository root::
 
+    .venv/bin/python benchmarks/burst.py --events 50 --rate 60 --compare-raw
+    .venv/bin/python benchmarks/burst.py --events 150 --rate 60 --workers 2 --compare-raw
     .venv/bin/python benchmarks/burst.py --events 120 --rate 60 --compare-naive
-    .venv/bin/python benchmarks/burst.py --events 1000 --rate 3000 --workers 2 --compare-naive
+
+The ideal is the rolling window's: request k (from 0) may leave ⌊k / rate⌋ minutes after
+the first, so a burst of C requests cannot end sooner than ⌊(C - 1) / rate⌋ minutes.
 
 The emulator enforces ``--rate`` requests per rolling minute (token requests included) and
 the plugin's client paces itself to the same number (``FORTYTWOMIN_SNOV_RATE_LIMIT``).
@@ -45,10 +51,11 @@ from workload import (
 )
 
 from fortytwomin_snov.contract.models import EVENT_ADAPTER
+from fortytwomin_snov.contract.store import MemoryStore
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.mapping import prospect_fields
 from fortytwomin_snov.settings.model import Settings
-from fortytwomin_snov.snov import forget_token
+from fortytwomin_snov.snov import RateLimiter, forget_token
 from fortytwomin_snov.snov.environment import BASE_URL_ENV, RATE_LIMIT_ENV
 from fortytwomin_snov.testing.options import EmulatorOptions
 from fortytwomin_snov.testing.records import RecordedRequest
@@ -58,8 +65,8 @@ from fortytwomin_snov.testing.state import EmulatorState
 TOKEN_PATH = "/v1/oauth/access_token"  # noqa: S105 - a path, not a secret
 ADD_PROSPECT = "/v1/add-prospect-to-list"
 LOOKUP = "/v1/get-prospects-by-email"
-LIMITER_MARGIN = 0.01
-"""The plugin's limiter stretches each slot by 1 % (see fortytwomin_snov/snov/limiter.py)."""
+WINDOW = 60.0
+"""Seconds of the emulator's rolling window (Snov.io's minute)."""
 POLL_INTERVAL = 0.1
 """Seconds an idle worker waits before looking at the queue again."""
 NAIVE_ATTEMPTS = 5
@@ -86,7 +93,9 @@ class PhaseResult:
     api_calls: int
     calls_by_kind: dict[str, int]
     ideal_seconds: float
-    """API calls / rate: the issue's ideal."""
+    """API calls / rate: the steady pace, the ideal before the rolling window was counted."""
+    window_ideal_seconds: float
+    """The rolling window's ideal for these calls: ⌊(calls - 1) / rate⌋ minutes."""
     one_call_seconds: float
     """Events / rate: one call per event, every permit used."""
     synced: int
@@ -116,6 +125,11 @@ class PhaseResult:
     enqueue_seconds: float = 0.0
     timeline: list[float] = field(default_factory=list)
     """Seconds after the burst was queued at which each event was synced, in order."""
+    most_in_a_window: int = 0
+    """The most requests the emulator let through within any rolling window (at most rate)."""
+    tightest_window: float | None = None
+    """The least time between an admitted request and the one ``rate`` requests later (must
+    exceed the window: how much room the pacing left); None with no more than rate requests."""
 
     @property
     def calls_per_event(self) -> float:
@@ -129,11 +143,20 @@ class PhaseResult:
     def wall_over_ideal(self) -> float:
         return self.wall_seconds / self.ideal_seconds
 
+    @property
+    def wall_over_window_ideal(self) -> float | None:
+        """None when every call fits in the first window: the ideal is then 0 s."""
+        if not self.window_ideal_seconds:
+            return None
+        return self.wall_seconds / self.window_ideal_seconds
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["calls_per_event"] = round(self.calls_per_event, 4)
         data["calls_per_synced"] = round(self.calls_per_synced, 4)
         data["wall_over_ideal"] = round(self.wall_over_ideal, 4)
+        over = self.wall_over_window_ideal
+        data["wall_over_window_ideal"] = None if over is None else round(over, 4)
         data["timeline"] = [round(moment, 3) for moment in self.timeline]
         return data
 
@@ -256,6 +279,30 @@ def _list_check(
     return duplicates, missing, wrong
 
 
+def window_ideal(calls: int, rate: int) -> float:
+    """The rolling window's ideal: request k (from 0) leaves ⌊k / rate⌋ windows in."""
+    return WINDOW * ((calls - 1) // rate) if calls else 0.0
+
+
+def limiter_hold(rate: int) -> float:
+    """How long the plugin's limiter keeps a permit after its request left."""
+    return RateLimiter(MemoryStore(), "bench", limit=rate, window=WINDOW).hold
+
+
+def _window_check(requests: Sequence[RecordedRequest], rate: int) -> tuple[int, float | None]:
+    """From the emulator's log: the most admitted requests in any window (the emulator's
+    own rule: a request at t counts until t + window), and the least time between an
+    admitted request and the one ``rate`` admitted requests later."""
+    times = sorted(request.at for request in requests if request.status != 429)
+    most, start = 0, 0
+    for end, moment in enumerate(times):
+        while times[start] <= moment - WINDOW:
+            start += 1
+        most = max(most, end - start + 1)
+    gaps = [later - earlier for earlier, later in zip(times, times[rate:], strict=False)]
+    return most, min(gaps) if gaps else None
+
+
 def _throttled(requests: Sequence[RecordedRequest], started: float) -> tuple[int, int]:
     statuses = [(request.status, request.at) for request in requests]
     total = sum(1 for status, _ in statuses if status == 429)
@@ -354,6 +401,7 @@ def run_plugin(
     duplicates, missing, wrong = _list_check(state, account, workload)
     throttled, late = _throttled(requests, queued_at)
     calls = len(requests)
+    most, tightest = _window_check(requests, rate)
     return PhaseResult(
         client="plugin",
         events=len(workload.events),
@@ -361,6 +409,9 @@ def run_plugin(
         api_calls=calls,
         calls_by_kind=dict(Counter(_kind(request) for request in requests)),
         ideal_seconds=60.0 * calls / rate,
+        window_ideal_seconds=window_ideal(calls, rate),
+        most_in_a_window=most,
+        tightest_window=tightest,
         one_call_seconds=60.0 * len(workload.events) / rate,
         synced=sum(1 for _, status, _ in final.values() if status == "synced"),
         skipped=sum(1 for _, status, _ in final.values() if status == "skipped"),
@@ -430,14 +481,7 @@ def run_naive(workload: Workload, *, rate: int, concurrency: int, timeout: float
     event with the same fields, retried on 429 with exponential backoff, no membership
     handling. A fresh emulator with the same limit and the same seeded account."""
     state, account = _emulator(rate, workload)
-    settings = Settings.model_validate(settings_document(account.target_list_id))
-    bodies = [
-        {
-            "listId": account.target_list_id,
-            **prospect_fields(EVENT_ADAPTER.validate_python(event), settings).to_api(),
-        }
-        for event in workload.events
-    ]
+    bodies = _add_bodies(workload, account.target_list_id)
     outcomes: dict[int, _NaiveOutcome] = {}
     pending = iter(range(len(bodies)))
     lock = threading.Lock()
@@ -484,6 +528,7 @@ def run_naive(workload: Workload, *, rate: int, concurrency: int, timeout: float
     duplicates, missing, wrong = _list_check(state, account, workload)
     throttled, late = _throttled(requests, started)
     calls = len(requests)
+    most, tightest = _window_check(requests, rate)
     last = max((o.finished_at for o in outcomes.values()), default=time.time())
     return PhaseResult(
         client="naive",
@@ -492,6 +537,9 @@ def run_naive(workload: Workload, *, rate: int, concurrency: int, timeout: float
         api_calls=calls,
         calls_by_kind=dict(Counter(_kind(request) for request in requests)),
         ideal_seconds=60.0 * calls / rate,
+        window_ideal_seconds=window_ideal(calls, rate),
+        most_in_a_window=most,
+        tightest_window=tightest,
         one_call_seconds=60.0 * len(bodies) / rate,
         synced=answers["added"],
         skipped=0,
@@ -511,27 +559,134 @@ def run_naive(workload: Workload, *, rate: int, concurrency: int, timeout: float
     )
 
 
+# ---- the raw sender ---------------------------------------------------------------------
+
+
+def _add_bodies(workload: Workload, list_id: int) -> list[dict[str, Any]]:
+    """One add-prospect-to-list body per event, with the fields the plugin sends."""
+    settings = Settings.model_validate(settings_document(list_id))
+    return [
+        {
+            "listId": list_id,
+            **prospect_fields(EVENT_ADAPTER.validate_python(event), settings).to_api(),
+        }
+        for event in workload.events
+    ]
+
+
+def run_raw(workload: Workload, *, rate: int, timeout: float) -> PhaseResult:
+    """The burst's adds posted straight to a fresh emulator with httpx, no plugin: one token,
+    then one plain add per event, back to back on one connection. It keeps its own rolling
+    window: request k waits until the answer to request k - rate came back a window ago, so
+    nothing is refused. The physical limit the plugin is measured against."""
+    state, account = _emulator(rate, workload)
+    bodies = _add_bodies(workload, account.target_list_id)
+    answered: list[float] = []  # when each request's answer came back
+    outcomes: Counter[str] = Counter()
+    synced_at: list[float] = []
+
+    def wait_for_the_window() -> None:
+        if len(answered) >= rate:
+            time.sleep(max(0.0, answered[-rate] + WINDOW - time.time()))
+
+    with EmulatorServer(state) as server, httpx.Client(base_url=server.base_url) as http:
+        deadline = time.time() + timeout
+        started = time.time()
+        token_reply = http.post(
+            TOKEN_PATH,
+            json={
+                "grant_type": "client_credentials",
+                "client_id": account.credentials.client_id,
+                "client_secret": account.credentials.client_secret,
+            },
+        )
+        answered.append(time.time())
+        http.headers["Authorization"] = f"Bearer {token_reply.json()['access_token']}"
+        for body in bodies:
+            if time.time() > deadline:
+                break
+            wait_for_the_window()
+            response = http.post(ADD_PROSPECT, json=body)
+            answered.append(time.time())
+            answer = _naive_answer(response)
+            outcomes[answer] += 1
+            if answer == "added":
+                synced_at.append(answered[-1] - started)
+    requests = state.requests()
+    throttled, late = _throttled(requests, started)
+    calls = len(requests)
+    most, tightest = _window_check(requests, rate)
+    delays = [moment - started for moment in answered[1:]] or [float("nan")]
+    return PhaseResult(
+        client="raw",
+        events=len(bodies),
+        wall_seconds=answered[-1] - started,
+        api_calls=calls,
+        calls_by_kind=dict(Counter(_kind(request) for request in requests)),
+        ideal_seconds=60.0 * calls / rate,
+        window_ideal_seconds=window_ideal(calls, rate),
+        one_call_seconds=60.0 * len(bodies) / rate,
+        synced=outcomes["added"],
+        skipped=0,
+        throttled=throttled,
+        throttled_after_first_window=late,
+        # Not a client that handles people already in a list: only events never sent count
+        # as lost here (its refusals are in ``outcomes``; the naive client measures those).
+        lost=len(bodies) - sum(outcomes.values()),
+        lost_by_reason={},
+        duplicates=0,
+        missing_from_list=0,
+        wrong_status=0,
+        delay_p50=percentile(delays, 0.5),
+        delay_p95=percentile(delays, 0.95),
+        delay_max=max(delays),
+        outcomes=dict(outcomes),
+        timeline=synced_at,
+        most_in_a_window=most,
+        tightest_window=tightest,
+    )
+
+
 # ---- report -------------------------------------------------------------------------------
 
 
-def slot_seconds(rate: int) -> float:
-    """The plugin limiter's slot: one request per slot."""
-    return 60.0 / max(1, rate - 1) * (1 + LIMITER_MARGIN)
+def limiter_floor(calls: int, rate: int) -> float:
+    """The plugin limiter's best: ``rate`` requests at once, then a permit's hold later."""
+    return limiter_hold(rate) * ((calls - 1) // rate) if calls else 0.0
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _rows(results: Sequence[PhaseResult], rate: int) -> list[tuple[str, ...]]:
     def each(render: Callable[[PhaseResult], str]) -> tuple[str, ...]:
         return tuple(render(result) for result in results)
 
+    raw = next((result for result in results if result.client == "raw"), None)
     return [
         ("events", *each(lambda r: str(r.events))),
-        ("wall time (s)", *each(lambda r: f"{r.wall_seconds:.1f}")),
+        ("wall time (s)", *each(lambda r: f"{r.wall_seconds:.3f}")),
         ("API calls (incl. token)", *each(lambda r: str(r.api_calls))),
-        ("ideal = calls / rate (s)", *each(lambda r: f"{r.ideal_seconds:.1f}")),
-        ("wall / ideal", *each(lambda r: f"{r.wall_over_ideal:.3f}")),
         (
-            "limiter floor = calls x slot (s)",
-            *each(lambda r: f"{r.api_calls * slot_seconds(rate):.1f}"),
+            "rolling-window ideal = floor((calls-1)/rate) min (s)",
+            *each(lambda r: f"{r.window_ideal_seconds:.1f}"),
+        ),
+        ("wall / rolling-window ideal", *each(lambda r: _ratio(r.wall_over_window_ideal))),
+        (
+            "wall / raw sender's wall",
+            *each(lambda r: _ratio(r.wall_seconds / raw.wall_seconds if raw else None)),
+        ),
+        ("steady pace = calls / rate (s)", *each(lambda r: f"{r.ideal_seconds:.1f}")),
+        ("wall / steady pace", *each(lambda r: f"{r.wall_over_ideal:.3f}")),
+        (
+            "limiter floor = floor((calls-1)/rate) x hold (s)",
+            *each(lambda r: f"{limiter_floor(r.api_calls, rate):.1f}"),
+        ),
+        ("most admitted in any window", *each(lambda r: str(r.most_in_a_window))),
+        (
+            "tightest: request k+rate - request k (s)",
+            *each(lambda r: "-" if r.tightest_window is None else f"{r.tightest_window:.3f}"),
         ),
         ("API calls per event", *each(lambda r: f"{r.calls_per_event:.3f}")),
         ("API calls per synced event", *each(lambda r: f"{r.calls_per_synced:.3f}")),
@@ -577,23 +732,17 @@ def plot(results: Sequence[PhaseResult], rate: int, path: Path) -> None:
     events = max(result.events for result in results)
     end = max(result.wall_seconds for result in results) * 1.05
     figure, axes = plt.subplots(figsize=(8, 4.8), dpi=110)
-    ideal_end = min(end, 60.0 * events / rate)
-    axes.plot(
-        [0, ideal_end, end],
-        [0, rate / 60.0 * ideal_end, rate / 60.0 * ideal_end],
+    # The rolling window's ideal, one call per event: ``rate`` at once, each window.
+    rounds = range(int(end // WINDOW) + 1)
+    axes.step(
+        [0.0, *(WINDOW * (number + 1) for number in rounds)],
+        [min(events, rate * (number + 1)) for number in range(len(rounds) + 1)],
+        where="post",
         color="grey",
         linestyle="--",
-        label=f"ideal: {rate}/min, one call per event",
+        label=f"rolling-window ideal: {rate} per window, one call per event",
     )
-    floor_end = min(end, events * slot_seconds(rate))
-    axes.plot(
-        [0, floor_end],
-        [0, floor_end / slot_seconds(rate)],
-        color="grey",
-        linestyle=":",
-        label=f"limiter pace: {rate - 1} per 60.6 s",
-    )
-    styles = {"plugin": "tab:blue", "naive": "tab:red"}
+    styles = {"plugin": "tab:blue", "raw": "tab:green", "naive": "tab:red"}
     for result in results:
         times = [0.0, *result.timeline]
         axes.step(
@@ -642,6 +791,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=float,
         default=0.02,
         help="share of new people already in another Snov.io list",
+    )
+    parser.add_argument(
+        "--compare-raw",
+        action="store_true",
+        help="also post the burst's adds straight to the emulator, as fast as its window allows",
     )
     parser.add_argument(
         "--compare-naive", action="store_true", help="also run the naive client on the burst"
@@ -704,12 +858,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print(f"plugin done in {results[0].wall_seconds:.1f} s", flush=True)
+    print(f"plugin done in {results[0].wall_seconds:.3f} s", flush=True)
+    if args.compare_raw:
+        results.append(run_raw(workload, rate=args.rate, timeout=timeout))
+        print(f"raw sender done in {results[-1].wall_seconds:.3f} s", flush=True)
     if args.compare_naive:
         results.append(
             run_naive(workload, rate=args.rate, concurrency=args.naive_concurrency, timeout=timeout)
         )
-        print(f"naive done in {results[1].wall_seconds:.1f} s", flush=True)
+        print(f"naive done in {results[-1].wall_seconds:.1f} s", flush=True)
 
     print()
     print_table(results, args.rate)
@@ -724,7 +881,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for key, value in vars(args).items()
             },
             "timeout": timeout,
-            "limiter_slot_seconds": slot_seconds(args.rate),
+            "limiter_hold_seconds": limiter_hold(args.rate),
         },
         "workload": {"types": workload.type_counts(), "cases": workload.case_counts()},
         "results": [result.to_json() for result in results],

@@ -697,7 +697,8 @@ def test_two_clients_sharing_a_store_stay_within_the_emulators_limit_together(
             store=store,
             rate_limit=limit,
             rate_window=window,
-            max_wait=window,
+            # A full window holds the next request a window and the limiter's margin.
+            max_wait=2 * window,
             clock=time.clock,
             sleep=time.sleep,
         )

@@ -50,6 +50,7 @@ from fortytwomin_snov.snov.models import (
     ProspectsReply,
 )
 from fortytwomin_snov.snov.responses import (
+    DEFAULT_RETRY_AFTER,
     parse_reply,
     raise_for_response,
     reply_envelope,
@@ -217,11 +218,13 @@ class SnovClient:
             failure = transport_error(exc, where=where)
         if failure is not None:
             raise failure
+        # The suggested wait costs a store read: only a 429 needs it.
+        throttled = response.status_code == httpx.codes.TOO_MANY_REQUESTS
         return raise_for_response(
             response,
             list_id=list_id,
             custom_field_labels=custom_field_labels,
-            retry_after=self._retry_after_429(),
+            retry_after=self._retry_after_429() if throttled else DEFAULT_RETRY_AFTER,
             scrub=self._auth.scrub,
         )
 

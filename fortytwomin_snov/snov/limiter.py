@@ -1,26 +1,42 @@
 """The Snov.io rate limit, shared by every process that shares one store.
 
-Snov.io allows 60 requests per minute per account, on a rolling window. Time is cut into
-slots of ``window / (limit - 1)`` seconds, stretched by a small margin; each request
-reserves one free slot with ``store.add`` (atomic, so two processes never get the same
-slot) and is sent within it: at once when the slot is the current one, at its start when
-it lies ahead. ``limit + 1`` sends take ``limit + 1`` distinct slots, so the first and the
-last are at least ``limit - 1`` whole slots apart, which is longer than the window: no
-rolling window ever holds more than ``limit`` sends. The margin absorbs network jitter.
-Using the current slot means a request after a quiet spell leaves without waiting.
+Snov.io allows 60 requests per rolling minute per account, so the first 60 requests of a
+quiet minute may leave at once. The limiter keeps a ring of ``limit`` *permits* per account
+in the store. A request draws a ticket (``store.incr``) and takes permit ``ticket % limit``
+with ``store.add``, holding it until a window (stretched by ``margin``, plus ``skew``) after
+it leaves: on an empty window that is the whole cost, two store round trips, and no wait.
 
-A limit of 1 breaks that count (a send late in one slot and one early in the next are
-close together), so there a slot lasts a whole window, margin included, and every send
-waits for the start of its slot.
+Why no rolling window ever holds more than ``limit`` sends: every send holds one of the
+``limit`` permit keys from before it leaves until at least a window after, and ``store.add``
+never grants a key that is still held. So ``limit + 1`` sends within one window would need
+two of them to hold the same key at once, which cannot happen, whatever the processes and
+the order.
 
-A slot further away than ``max_wait`` is given back and the caller gets
-:class:`~fortytwomin_snov.snov.errors.RateLimited`: longer waits belong to the host's queue,
-not to a blocked worker.
+Tickets are drawn in order, so permit ``ticket % limit`` is normally the one the oldest
+send of the window holds. A taken permit's value says when its request left, hence when it
+frees: the request waits for it when that is within ``max_wait`` (and moves to the next
+permit if another request took it first); further away, it gives its ticket back, so
+that the next request aims at that oldest permit again, and raises
+:class:`~fortytwomin_snov.snov.errors.RateLimited` with ``retry_after`` set to when the
+oldest send leaves the window. Longer waits belong to the host's queue, not to a blocked
+worker. The margin absorbs network jitter (a request reaches Snov.io a little after it
+leaves); ``skew`` covers workers whose clocks disagree about when a permit expires.
 
-When Snov.io answers 429 anyway (another client on the same account), the limiter
-records a pause in the store that every worker honours. Snov.io sends no ``Retry-After``,
-so the pause starts at half a second (short enough that one in-place retry fits within
-``max_wait``) and doubles with each further 429 within one window, up to one window.
+Adaptive pacing: a 429 although the budget said yes means the window is not ours alone
+(another client on the account) or stricter than documented. Then, for ``pacing_for``
+seconds (ten minutes by default), every worker also spaces its requests evenly: time is cut
+into slots of ``window / (limit - 1)`` s, stretched by the margin, and each request reserves
+one free slot with ``store.add`` and is sent within it (with a limit of 1 a slot is a whole
+window and sends wait for its start). The mode rides on the ticket counter: its high bits
+hold the second the pacing ends (:data:`COUNT_BITS` low bits count the tickets), which a 429
+sets. A request thus learns the mode from the ``incr`` it does anyway, not from a third round
+trip, and window mode comes back by itself when that second has passed; the counter never
+restarts, so the ring keeps its order across the change.
+
+After a 429 every worker also honours a pause recorded in the store. Snov.io sends no
+``Retry-After``, so the pause starts at half a second (short enough that one in-place retry
+fits within ``max_wait``) and doubles with each further 429 within one window, up to one
+window. Only paced requests read it, and every 429 turns pacing on.
 """
 
 from __future__ import annotations
@@ -34,19 +50,30 @@ from dataclasses import dataclass
 from fortytwomin_snov.contract.store import Store
 from fortytwomin_snov.snov.errors import RateLimited
 
-_log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 FIRST_PAUSE = 0.5
 """Seconds every worker waits after a first 429; each further 429 in a window doubles it."""
+PACING_FOR = 600.0
+"""Seconds of even pacing after a 429 the budget did not foresee."""
+COUNT_BITS = 30
+"""The ticket counter's low bits count tickets; the bits above hold the second (since 1970)
+the pacing ends, 0 when it never started. Both fit Redis's signed 64-bit INCR until 2106; a
+count that overflows adds a second to a pacing end that is normally long past."""
+_COUNT_MASK = (1 << COUNT_BITS) - 1
+_SAME_HOLDER_TICK = 0.001
+"""Seconds to wait again when a permit outlives its announced end by a rounding error."""
 
 
 @dataclass(frozen=True)
 class Permit:
-    """A reserved slot: the request was allowed to leave at ``at`` (after ``waited`` s)."""
+    """Leave to send one request: permit ``index`` of the ring, taken for a send at ``at``
+    (after ``waited`` s); ``slot`` is the pacing slot when the account was being paced."""
 
-    slot: int
+    index: int
     at: float
     waited: float
+    slot: int | None = None
 
 
 class RateLimiter:
@@ -61,29 +88,46 @@ class RateLimiter:
         window: float = 60.0,
         max_wait: float = 2.0,
         margin: float = 0.01,
+        skew: float = 0.1,
+        pacing_for: float = PACING_FOR,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if limit < 1 or window <= 0 or max_wait < 0:
-            raise ValueError("limit and window must be positive, max_wait not negative")
+        if limit < 1 or window <= 0 or max_wait < 0 or skew < 0:
+            raise ValueError("limit and window must be positive, max_wait and skew not negative")
         if margin <= 0:
             raise ValueError("margin must be positive, or a rolling window could see limit + 1")
+        if pacing_for < window:
+            # The pause after a 429 lasts up to a window, and only paced requests read it.
+            raise ValueError("pacing_for must last at least a window")
         self._store = store
         self._api_user_id = api_user_id
         self._prefix = f"snov:rate:{api_user_id}:"
         self._limit = limit
         self._window = window
         self._max_wait = max_wait
+        self._pacing_for = pacing_for
         self._clock = clock
         self._sleep = sleep
+        self.hold = window * (1 + margin) + skew
+        """Seconds a permit stays taken after its request left."""
         self.slot_length = window / max(1, limit - 1) * (1 + margin)
         self._sends_mid_slot = limit > 1
 
     def __repr__(self) -> str:
         return f"RateLimiter({self._api_user_id!r}, limit={self._limit}, window={self._window:g})"
 
+    # ---- keys --------------------------------------------------------------------------
+
+    def _permit_key(self, index: int) -> str:
+        return f"{self._prefix}permit:{index % self._limit}"
+
     def _slot_key(self, slot: int) -> str:
-        return f"{self._prefix}{slot}"
+        return f"{self._prefix}slot:{slot}"
+
+    @property
+    def _tickets_key(self) -> str:
+        return f"{self._prefix}tickets"
 
     @property
     def _pause_key(self) -> str:
@@ -93,15 +137,140 @@ class RateLimiter:
     def _strikes_key(self) -> str:
         return f"{self._prefix}throttled"
 
+    # ---- the budget --------------------------------------------------------------------
+
+    def _spent(self, retry_after: float) -> RateLimited:
+        logger.info(
+            "No Snov.io turn for account %s within %.2f s: deferred to the host queue,"
+            " %.2f s to wait",
+            self._api_user_id,
+            self._max_wait,
+            retry_after,
+        )
+        return RateLimited(
+            f"The Snov.io rate limit ({self._limit} requests per {self._window:g} s) is"
+            f" spent; try again in {retry_after:.1f} s",
+            retry_after=retry_after,
+        )
+
+    def _sent_at(self, key: str) -> float | None:
+        """When the holder of a permit left (by its own clock); None if the permit is free."""
+        value = self._store.get(key)
+        try:
+            return float(value) if value is not None else None
+        except ValueError:
+            return None
+
+    def _take_permit(self, ticket: int, arrived: float, not_before: float) -> tuple[int, float]:
+        """Take a permit for a send at or after ``not_before``, waiting at most until
+        ``arrived + max_wait`` for one to free. Returns its index and the send time; the
+        caller sleeps until then."""
+        deadline = arrived + self._max_wait
+        index = ticket
+        awaited: float | None = None  # when the holder we waited for left
+        looked_further = False
+        next_free = math.inf
+        # Each turn takes a permit, sleeps towards the deadline or moves to the next permit;
+        # the bound only stops a pathological race from spinning.
+        for _ in range(2 * self._limit + 4):
+            now = self._clock()
+            at = max(now, not_before)
+            key = self._permit_key(index)
+            if self._store.add(key, repr(at), ttl=at - now + self.hold):
+                return index % self._limit, at
+            sent_at = self._sent_at(key)
+            if sent_at is None:
+                continue  # it freed in between: try again at once
+            if awaited is not None:
+                if sent_at != awaited:
+                    # Another request took the permit we waited for: try the next one.
+                    index, awaited, next_free = index + 1, None, math.inf
+                    continue
+                # The same holder: its end was announced a rounding error too early.
+                if now + _SAME_HOLDER_TICK > deadline:
+                    break
+                self._sleep(_SAME_HOLDER_TICK)
+                continue
+            frees_at = sent_at + self.hold
+            next_free = min(next_free, frees_at)
+            if frees_at <= deadline:
+                if frees_at > now:
+                    self._sleep(frees_at - now)
+                awaited = sent_at
+                continue
+            if looked_further:
+                break
+            # Too far away. Normally every later permit frees later still, but tickets can
+            # be drawn twice (a 429 rewrote the counter): one look at the next permit.
+            index, looked_further = index + 1, True
+        now = self._clock()
+        raise self._spent(max(0.0, (next_free if next_free < math.inf else now) - now))
+
+    def acquire(self) -> Permit:
+        """Take a permit and wait until the request may leave; raise RateLimited if the
+        wait would be longer than ``max_wait``."""
+        counter = self._store.incr(self._tickets_key)
+        arrived = self._clock()
+        ticket = counter & _COUNT_MASK
+        try:
+            if counter >> COUNT_BITS > arrived:
+                return self._acquire_paced(ticket, arrived)
+            index, at = self._take_permit(ticket, arrived, arrived)
+        except RateLimited:
+            # Give the ticket back: the next request aims at the same, oldest permit again
+            # rather than at a younger one that frees later.
+            self._store.incr(self._tickets_key, -1)
+            raise
+        now = self._clock()
+        if at > now:
+            self._sleep(at - now)
+        return Permit(index=index, at=at, waited=at - arrived)
+
+    # ---- pacing, after an unforeseen 429 ---------------------------------------------------
+
     def _first_slot(self, now: float) -> int:
-        """The first slot a request may use: the current one; with limit 1, or while a 429's
-        pause lasts, the first that starts at or after now, or after the pause ends."""
+        """The first slot a paced request may use: the current one; with limit 1, or while a
+        429's pause lasts, the first that starts at or after now, or after the pause ends."""
         paused_until = self._paused_until()
         if paused_until > now:
             return math.ceil(paused_until / self.slot_length)
         if self._sends_mid_slot:
             return math.floor(now / self.slot_length)
         return math.ceil(now / self.slot_length)
+
+    def _reserve_slot(self, now: float) -> int:
+        """Reserve the earliest free slot; raise RateLimited if it is too far away."""
+        first = self._first_slot(now)
+        # The first usable slot and ``limit`` more, a little over a window: a turn further
+        # away is the host queue's business.
+        for slot in range(first, first + self._limit + 1):
+            key = self._slot_key(slot)
+            # Held until the slot is over (another worker could take it as its current
+            # slot), and a window longer for workers whose clocks lag.
+            ttl = (slot + 1) * self.slot_length - now + self._window
+            if self._store.add(key, "1", ttl=ttl):
+                break
+        else:
+            raise self._spent((first + self._limit + 1) * self.slot_length - now)
+        wait = max(now, slot * self.slot_length) - now
+        if wait > self._max_wait:
+            self._store.delete(key)  # for whoever comes at the right time
+            raise self._spent(wait)
+        return slot
+
+    def _acquire_paced(self, ticket: int, arrived: float) -> Permit:
+        slot = self._reserve_slot(arrived)
+        try:
+            index, at = self._take_permit(ticket, arrived, max(arrived, slot * self.slot_length))
+        except RateLimited:
+            self._store.delete(self._slot_key(slot))
+            raise
+        now = self._clock()
+        if at > now:
+            self._sleep(at - now)
+        return Permit(index=index, at=at, waited=at - arrived, slot=slot)
+
+    # ---- after a 429 -------------------------------------------------------------------
 
     def _paused_until(self) -> float:
         value = self._store.get(self._pause_key)
@@ -114,66 +283,50 @@ class RateLimiter:
         """Seconds left of the shared pause that follows a 429 (0 when there is none)."""
         return max(0.0, self._paused_until() - self._clock())
 
-    def next_turn_in(self) -> float:
-        """Seconds until the first slot after the shared pause: the wait to suggest after a 429.
+    def _counter(self) -> int:
+        value = self._store.get(self._tickets_key)
+        return int(value) if value is not None and value.isascii() and value.isdigit() else 0
 
-        Slots other workers hold are not counted: this is a hint, not a reservation.
+    def pacing(self) -> bool:
+        """Whether requests of this account are being paced after an unforeseen 429."""
+        return self._counter() >> COUNT_BITS > self._clock()
+
+    def next_turn_in(self) -> float:
+        """Seconds until the first pacing slot after the shared pause: the wait to suggest
+        after a 429 (which always turns pacing on).
+
+        Slots and permits other workers hold are not counted: this is a hint, not a reservation.
         """
         now = self._clock()
         start = self._first_slot(now) * self.slot_length
         return max(0.0, start - now)
 
-    def acquire(self) -> Permit:
-        """Reserve the earliest free slot and wait for it; raise RateLimited if it is too far."""
-        now = self._clock()
-        first = self._first_slot(now)
-        # The first usable slot and ``limit`` more, a little over a window: a turn further
-        # away is the host queue's business.
-        for slot in range(first, first + self._limit + 1):
-            key = self._slot_key(slot)
-            # Held until the slot is over (another worker could take it as its current
-            # slot), and a window longer for workers whose clocks lag.
-            ttl = (slot + 1) * self.slot_length - now + self._window
-            if self._store.add(key, "1", ttl=ttl):
-                break
-        else:
-            retry_after = (first + self._limit + 1) * self.slot_length - now
-            _log.info(
-                "No free Snov.io turn for account %s within a window: deferred, %.2f s to wait",
-                self._api_user_id,
-                retry_after,
-            )
-            raise RateLimited(
-                f"The Snov.io rate limit ({self._limit} requests per {self._window:g} s) is"
-                f" spent; try again in {retry_after:.1f} s",
-                retry_after=retry_after,
-            )
-        at = max(now, slot * self.slot_length)
-        wait = at - now
-        if wait > self._max_wait:
-            self._store.delete(key)
-            _log.info(
-                "The next Snov.io turn for account %s is %.2f s away (more than %.2f s):"
-                " deferred to the host queue",
-                self._api_user_id,
-                wait,
-                self._max_wait,
-            )
-            raise RateLimited(
-                f"The Snov.io rate limit ({self._limit} requests per {self._window:g} s) is"
-                f" spent; the next free turn is in {wait:.1f} s",
-                retry_after=wait,
-            )
-        if wait > 0:
-            _log.debug("Waiting %.2f s for a Snov.io turn for account %s", wait, self._api_user_id)
-            self._sleep(wait)
-        return Permit(slot=slot, at=at, waited=wait)
-
     def note_throttled(self) -> float:
-        """Record that Snov.io answered 429: every worker pauses. Returns the pause in seconds."""
+        """Record that Snov.io answered 429: every worker pauses, then paces its requests for
+        ``pacing_for`` seconds. Returns the pause in seconds."""
         strikes = self._store.incr(self._strikes_key, ttl=self._window)
         pause = min(self._window, FIRST_PAUSE * 2.0 ** min(strikes - 1, 16))
         until = self._clock() + pause
         if until > self._paused_until():
             self._store.set(self._pause_key, repr(until), ttl=pause)
+        # Each 429 extends the pacing: the window is evidently not ours alone. The count is
+        # kept so that the ring stays in order (a ticket drawn meanwhile may be drawn again:
+        # two requests then aim at one permit, and the second waits or moves on).
+        counter = self._counter()
+        now = self._clock()
+        ends = counter >> COUNT_BITS
+        was_pacing = ends > now
+        ends = max(ends, math.ceil(now + self._pacing_for))
+        self._store.set(self._tickets_key, str(ends << COUNT_BITS | counter & _COUNT_MASK))
+        if not was_pacing:
+            logger.warning(
+                "Snov.io answered 429 although the shared budget allowed the request"
+                " (another client on account %s, or a window stricter than %d requests per"
+                " %g s): pacing its requests %.2f s apart for %g s",
+                self._api_user_id,
+                self._limit,
+                self._window,
+                self.slot_length,
+                self._pacing_for,
+            )
         return pause
