@@ -426,16 +426,16 @@ class ReferenceHost:
         """Queue several events in one transaction, all or none; their job ids in order.
         InvalidEvent's pointers start with the event's index (``/3/booking/uid``)."""
         batch = list(events)
+        now = self.clock()
         problems = [
             FieldError(pointer=f"/{index}{problem['pointer']}", message=problem["message"])
             for index, event in enumerate(batch)
-            for problem in jobs.validate_event(event)
+            for problem in jobs.validate_event(event, now=now)
         ]
         if len(batch) == 1 and problems:
-            problems = jobs.validate_event(batch[0])  # one event: pointers into it
+            problems = jobs.validate_event(batch[0], now=now)  # one event: pointers into it
         if problems:
             raise InvalidEvent(problems)
-        now = self.clock()
         with self.database.transaction() as tx:
             return jobs.insert_jobs(tx, self.integration, batch, now=now)
 
