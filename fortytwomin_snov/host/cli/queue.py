@@ -148,6 +148,12 @@ def work(database: Path | None, integration: str | None, until_empty: bool) -> N
 
 def work_with_progress(host: ReferenceHost, *, until_empty: bool) -> WorkSummary:
     """Work the queue with a progress bar; Ctrl-C and SIGTERM stop it cleanly."""
+    resumed = host.resume_unlocked()
+    if resumed:
+        click.echo(
+            f"The saved secret opens again: {plural(resumed, 'job')} waiting for it"
+            f" {'is' if resumed == 1 else 'are'} queued again."
+        )
     counts, _ = host.queue_counts()
     pending = counts["queued"] + counts["running"]
     if until_empty and pending == 0:
