@@ -77,7 +77,7 @@ from typing import Any
 
 import pluggy
 
-from fortytwomin_snov.contract.errors import FieldError
+from fortytwomin_snov.contract.errors import FieldError, InvalidSettings
 from fortytwomin_snov.host import jobs, records
 from fortytwomin_snov.host.database import Database, default_database_path
 from fortytwomin_snov.host.errors import (
@@ -355,6 +355,12 @@ class ReferenceHost:
         """``validate_settings``, then save what it returned and queue the jobs parked on
         settings. InvalidSettings (with every problem in ``errors``) propagates and nothing
         is saved."""
+        if not isinstance(document, Mapping):
+            # dict() would turn [] into {} (the defaults, saved over the admin's settings)
+            # and [[1, 2]] into {1: 2}: only an object is a settings document.
+            raise InvalidSettings(
+                [FieldError(pointer="", message="The settings must be a JSON object.")]
+            )
         answer = self._answer(
             self._hook.validate_settings(
                 integration=self.integration,
