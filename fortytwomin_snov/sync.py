@@ -37,7 +37,13 @@ from pydantic import ValidationError
 from fortytwomin_snov import SLUG
 from fortytwomin_snov.account import Account
 from fortytwomin_snov.contract.errors import FieldError, InvalidCredentials
-from fortytwomin_snov.contract.models import EVENT_ADAPTER, broken_text
+from fortytwomin_snov.contract.models import (
+    EVENT_ADAPTER,
+    UtcClock,
+    broken_text,
+    future_problem,
+    utc_now,
+)
 from fortytwomin_snov.contract.store import Store
 from fortytwomin_snov.mapping import Event
 from fortytwomin_snov.outcomes import SyncOutcome
@@ -366,6 +372,8 @@ def sync_event(
     settings_document: Any,
     event_document: Any,
     store: Store,
+    *,
+    now: UtcClock = utc_now,
 ) -> dict[str, Any]:
     """Sync one event; the outcome as JSON. Never raises for bad input or Snov.io trouble."""
     raw = event_document if isinstance(event_document, dict) else {}
@@ -379,6 +387,9 @@ def sync_event(
         return outcomes.make(
             "failed", "invalid_event", f"The event is not valid: {describe_field_errors(exc)}."
         )
+    ahead = future_problem(event.occurred_at, now())
+    if ahead is not None:
+        return outcomes.make("failed", "invalid_event", f"The event is not valid: {_said(ahead)}")
     broken = broken_text(settings_document)
     if broken is not None:
         return outcomes.make(

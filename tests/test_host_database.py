@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import stat
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from fortytwomin_snov.host.database import (
     SCHEMA_VERSION,
+    SHARED_DATABASE_ENV,
     Database,
     default_database_path,
 )
@@ -82,6 +84,7 @@ def test_a_file_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "host.db"
     with sqlite3.connect(path) as db:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    path.chmod(0o600)
     with pytest.raises(DatabaseError, match="written by a newer version"):
         Database(path)
 
@@ -89,6 +92,7 @@ def test_a_file_from_a_newer_version_is_refused(tmp_path: Path) -> None:
 def test_a_file_that_is_not_sqlite_is_refused_in_one_line(tmp_path: Path) -> None:
     path = tmp_path / "host.db"
     path.write_bytes(b"this is not a database, just text " * 100)
+    path.chmod(0o600)
     with pytest.raises(DatabaseError) as caught:
         Database(path)
     assert str(caught.value) == (
@@ -99,3 +103,34 @@ def test_a_file_that_is_not_sqlite_is_refused_in_one_line(tmp_path: Path) -> Non
 def test_the_default_file_is_in_the_users_data_directory() -> None:
     expected = platformdirs.user_data_path("fortytwomin-snov", appauthor=False) / "host.db"
     assert default_database_path() == expected
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_a_file_other_users_may_read_is_refused_with_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: int
+) -> None:
+    monkeypatch.delenv(SHARED_DATABASE_ENV, raising=False)
+    path = tmp_path / "host.db"
+    Database(path).close()
+    path.chmod(mode)
+    with pytest.raises(DatabaseError) as caught:
+        Database(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"(mode {mode:04o}): run `chmod 600 {path}`" in message
+    assert SHARED_DATABASE_ENV in message
+    path.chmod(0o600)
+    Database(path).close()
+
+
+def test_the_override_opens_a_shared_file_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "host.db"
+    Database(path).close()
+    path.chmod(0o644)
+    monkeypatch.setenv(SHARED_DATABASE_ENV, "1")
+    with caplog.at_level(logging.WARNING, logger="fortytwomin_snov.host.database"):
+        Database(path).close()
+    assert any("chmod 600" in record.getMessage() for record in caplog.records)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # told, not changed behind the admin's back

@@ -119,7 +119,8 @@ def manager(plugin: FakePlugin) -> pluggy.PluginManager:
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(1_700_000_000.0)
+    # After the factories' events (2025-03-14): an event more than a day ahead is refused.
+    return ManualClock(1_750_000_000.0)
 
 
 @pytest.fixture
@@ -218,7 +219,7 @@ def test_a_synced_outcome_closes_the_job_with_one_full_log_entry(
     assert entry == attempt.entry
     assert entry.to_json() == {
         "id": 1,
-        "at": "2023-11-14T22:13:20.000Z",
+        "at": "2025-06-15T15:06:40.000Z",
         "job_id": job_id,
         "attempt": 1,
         "integration": SLUG,
@@ -706,9 +707,9 @@ def test_status_says_who_connected_what_is_saved_and_how_the_queue_stands(
         "integration": SLUG,
         "connected": True,
         "connection": {"user": "acct-1", "connected_by": "admin-1"},
-        "connection_saved_at": "2023-11-14T22:13:20.000Z",
+        "connection_saved_at": "2025-06-15T15:06:40.000Z",
         "settings_saved": True,
-        "settings_saved_at": "2023-11-14T22:13:25.000Z",
+        "settings_saved_at": "2025-06-15T15:06:45.000Z",
         "settings_warnings": ["Check the list."],
         "jobs": {"queued": 1, "running": 0, "done": 1, "parked": 0, "failed": 0},
         "parked": {"credentials": 0, "settings": 0},

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import threading
+import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from pytest_httpx import HTTPXMock
 
@@ -17,13 +23,16 @@ from fortytwomin_snov.contract.store import MemoryStore
 from fortytwomin_snov.snov import (
     BASE_URL_ENV,
     CREDENTIALS_REJECTED,
+    Scrubber,
     SnovAuth,
     SnovClient,
+    cached_token,
     forget_token,
     token_cache_key,
 )
 from fortytwomin_snov.snov import auth as auth_module
 from fortytwomin_snov.snov.errors import CredentialsRejected, RateLimited, SnovServerError
+from fortytwomin_snov.stores import SqliteStore
 from fortytwomin_snov.testing.clock import ManualClock
 
 USER = "user-1"
@@ -129,8 +138,54 @@ def test_the_store_holds_the_token_under_the_digest_and_never_the_secret(
     client.balance()
     cached = store.get(token_cache_key(USER, SECRET))
     assert cached is not None
-    assert json.loads(cached)["access_token"] == "token-1"
+    assert cached_token(store, USER, SECRET) == "token-1"
     assert SECRET not in cached
+    assert "token-1" not in cached
+
+
+def test_the_token_is_sealed_in_the_database_file_and_another_process_reuses_it(
+    tmp_path: Path, clock: ManualClock, httpx_mock: HTTPXMock
+) -> None:
+    token = "Tk9zQ2xlYXJUZXh0VG9rZW4xMjM0NTY3ODkwYWJjZA"
+    database = tmp_path / "host.db"
+    issue(httpx_mock, token)
+    balance_with(httpx_mock, token)
+    balance_with(httpx_mock, token)
+    with (
+        contextlib.closing(SqliteStore(database, clock=clock)) as store,
+        SnovClient(USER, SECRET, store=store, clock=clock, sleep=clock.sleep) as snov,
+    ):
+        snov.balance()
+    on_disk = b"".join(path.read_bytes() for path in tmp_path.iterdir() if path.is_file())
+    for start in range(len(token) - 7):
+        assert token[start : start + 8].encode() not in on_disk
+    # Another process: its own store on the file, its own client; the secret is all it has.
+    with (
+        contextlib.closing(SqliteStore(database, clock=clock)) as store,
+        SnovClient(USER, SECRET, store=store, clock=clock, sleep=clock.sleep) as snov,
+    ):
+        snov.balance()
+    token_calls = [r for r in httpx_mock.get_requests() if r.url.path == "/v1/oauth/access_token"]
+    assert len(token_calls) == 1
+
+
+def test_a_sealed_token_opens_only_with_its_secret_and_under_its_own_key(
+    client: SnovClient, store: MemoryStore, httpx_mock: HTTPXMock
+) -> None:
+    issue(httpx_mock, "token-1")
+    balance_with(httpx_mock, "token-1")
+    client.balance()
+    sealed = store.get(token_cache_key(USER, SECRET))
+    assert sealed is not None
+    assert cached_token(store, USER, SECRET + "x") is None
+    # Copied under another account's key, it does not open there either.
+    store.set(token_cache_key("user-2", SECRET), sealed)
+    assert cached_token(store, "user-2", SECRET) is None
+    # A cleartext entry (as an older version wrote it) is not trusted: a new token is fetched.
+    store.set(token_cache_key(USER, SECRET), json.dumps({"access_token": "t", "renew_at": 1e12}))
+    issue(httpx_mock, "token-2")
+    balance_with(httpx_mock, "token-2")
+    client.balance()
 
 
 def test_the_token_is_renewed_when_less_than_five_minutes_remain(
@@ -339,3 +394,75 @@ def test_auth_repr_and_state_never_show_the_secret(store: MemoryStore) -> None:
     assert SECRET not in repr(auth)
     assert SECRET not in str(vars(auth))
     assert auth.scrub(f"x {SECRET} y") == "x [redacted] y"
+
+
+# ---- scrubbing ------------------------------------------------------------------------------
+
+# Secrets and tokens look like this; the placeholder is lowercase, so it never reads as one.
+_KEYLIKE = st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-_.~+/", min_size=8, max_size=60)
+
+
+def _windows(value: str) -> set[str]:
+    return {value[start : start + 8] for start in range(len(value) - 7)}
+
+
+def _forms(value: str) -> list[str]:
+    raw = value.encode()
+    return [
+        value,
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote_plus(value),
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    ]
+
+
+@given(
+    secret=_KEYLIKE,
+    token=_KEYLIKE,
+    which=st.integers(min_value=0, max_value=9),
+    cut=st.tuples(st.integers(min_value=0), st.integers(min_value=0)),
+    before=st.text(max_size=20),
+    after=st.text(max_size=20),
+)
+def test_scrub_removes_any_8_characters_of_the_secret_or_token_in_any_form(
+    secret: str, token: str, which: int, cut: tuple[int, int], before: str, after: str
+) -> None:
+    forms = _forms(secret) + _forms(token)
+    form = forms[which]
+    length = 8 + cut[1] % (len(form) - 7)
+    start = cut[0] % (len(form) - length + 1)
+    leaked = form[start : start + length]
+
+    scrubbed = Scrubber([secret, token])(f"{before}{leaked}{after}")
+
+    assert leaked not in scrubbed
+    every_window = set().union(*(_windows(value) for value in forms))
+    for piece in scrubbed.split("[redacted]"):
+        assert not _windows(piece) & every_window
+
+
+@given(secret=_KEYLIKE, text=st.text(alphabet="abcdefghijklmnopqrstuvwxyz @.:", max_size=80))
+def test_scrub_leaves_text_without_secrets_alone(secret: str, text: str) -> None:
+    assert Scrubber([secret])(text) == text
+
+
+def test_the_client_scrubs_the_token_it_sent_once_it_has_one(
+    client: SnovClient, httpx_mock: HTTPXMock
+) -> None:
+    token = "TOKEN0123456789ABCDEFGHIJ"
+    issue(httpx_mock, token)
+    encoded = base64.b64encode(token.encode()).decode()
+    balance_with(
+        httpx_mock,
+        token,
+        status_code=400,
+        json={"success": False, "message": f"bad {token[3:14]} and {encoded} and {SECRET[:9]}"},
+    )
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - any error: only its text matters
+        client.balance()
+    said = str(raised.value)
+    assert token[3:14] not in said
+    assert encoded not in said
+    assert SECRET[:9] not in said
+    assert "[redacted]" in said

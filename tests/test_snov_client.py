@@ -1050,3 +1050,42 @@ def test_a_bad_environment_is_a_configuration_error_a_host_can_print(
     monkeypatch.setenv(BASE_URL_ENV, "http://snov.example:port")
     with pytest.raises(ConfigurationError, match=r"Not a usable Snov\.io API address"):
         SnovClient(USER, SECRET, store=store)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "http://api.snov.io",
+        "http://10.0.0.7:8080",
+        "http://[fe80::1]:80",
+        "http://localhost.evil.test",
+    ],
+)
+def test_a_plain_http_address_off_this_machine_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, store: CountingStore, address: str
+) -> None:
+    monkeypatch.setenv(BASE_URL_ENV, address)
+    with pytest.raises(ConfigurationError, match=BASE_URL_ENV) as raised:
+        SnovClient(USER, SECRET, store=store)
+    assert "unencrypted" in str(raised.value)
+    with pytest.raises(ConfigurationError, match="unencrypted") as given:
+        SnovClient(USER, SECRET, store=store, base_url="http://user:pa55word@snov.example")
+    assert "pa55word" not in str(given.value)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "http://127.0.0.1:8765",
+        "http://127.8.9.10",
+        "http://[::1]:9000",
+        "http://localhost:1",
+        "https://api.snov.io",
+    ],
+)
+def test_https_and_plain_http_on_loopback_are_accepted(
+    monkeypatch: pytest.MonkeyPatch, store: CountingStore, address: str
+) -> None:
+    monkeypatch.setenv(BASE_URL_ENV, address)
+    with SnovClient(USER, SECRET, store=store) as snov:
+        assert snov.base_url == address

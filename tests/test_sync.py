@@ -47,7 +47,7 @@ from fortytwomin_snov.account import Account
 from fortytwomin_snov.contract.store import MemoryStore
 from fortytwomin_snov.credentials import Credentials
 from fortytwomin_snov.schemas import load_schema
-from fortytwomin_snov.snov import BASE_URL_ENV, token_cache_key
+from fortytwomin_snov.snov import BASE_URL_ENV, cached_token
 from fortytwomin_snov.sync import MEMBER_TTL, Marks
 from fortytwomin_snov.testing import Prospect, SnovEmulator
 from fortytwomin_snov.testing.clock import ManualClock
@@ -245,9 +245,9 @@ class Sync:
         text = json.dumps(outcome)
         secret = self.connection["api_secret"]
         assert secret not in text
-        cached = host.store.get(token_cache_key(self.connection["api_user_id"], secret))
-        if cached is not None:
-            assert json.loads(cached)["access_token"] not in text
+        token = cached_token(host.store, self.connection["api_user_id"], secret)
+        if token is not None:
+            assert token not in text
 
     def marks(self, list_id: int, email: str) -> Marks:
         keys = Credentials(

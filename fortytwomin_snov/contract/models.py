@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
@@ -338,6 +338,28 @@ Event = Annotated[BookingEvent | RoutingFormEvent, Field(discriminator="type")]
 """One event of ``schema/booking-event.schema.json``, told apart by ``type``."""
 
 EVENT_ADAPTER: TypeAdapter[BookingEvent | RoutingFormEvent] = TypeAdapter(Event)
+
+MAX_FUTURE = timedelta(days=1)
+"""How far past the receiver's clock an event's ``occurred_at`` may be: clocks disagree a
+little, a day is a mistake. Later events about a person are ordered by it, so one event dated
+9999 would make every later one look stale."""
+
+UtcClock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def future_problem(occurred_at: datetime, now: datetime) -> FieldError | None:
+    """The problem of an ``occurred_at`` more than :data:`MAX_FUTURE` after ``now``, or None."""
+    if occurred_at <= now + MAX_FUTURE:
+        return None
+    return FieldError(
+        pointer="/occurred_at",
+        message="Is more than a day in the future: send the event with the time it happened.",
+    )
+
 
 # ---- outcomes ----------------------------------------------------------------------
 

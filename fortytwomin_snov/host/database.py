@@ -31,6 +31,7 @@ processes at once) changes nothing.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -42,7 +43,10 @@ from types import TracebackType
 import platformdirs
 
 from fortytwomin_snov.host.errors import DatabaseError
+from fortytwomin_snov.host.secrets import exposed_to_others
 from fortytwomin_snov.stores import enable_wal
+
+_log = logging.getLogger(__name__)
 
 APP_NAME = "fortytwomin-snov"
 DATABASE_NAME = "host.db"
@@ -110,6 +114,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+SHARED_DATABASE_ENV = "FORTYTWOMIN_SNOV_ALLOW_SHARED_DB"
+"""Set to 1 to open a database file other users may read, with a warning instead of a refusal."""
+
+
+def _refuse_if_exposed(path: Path) -> None:
+    """Refuse a database file other users may read: it holds personal data and the plugin's
+    store. By ``os.stat`` of the path only (see the note on ``os.chmod`` below)."""
+    problem = exposed_to_others(path.stat(), path, what="The database file")
+    if problem is None:
+        return
+    if os.environ.get(SHARED_DATABASE_ENV, "").strip() == "1":
+        _log.warning("%s (opened anyway: %s=1)", problem, SHARED_DATABASE_ENV)
+        return
+    raise DatabaseError(f"{problem}, or set {SHARED_DATABASE_ENV}=1 to open it all the same")
+
+
 def default_database_path() -> Path:
     """``host.db`` in the user's data directory (``~/.local/share/fortytwomin-snov`` on Linux)."""
     return platformdirs.user_data_path(APP_NAME, appauthor=False) / DATABASE_NAME
@@ -126,6 +146,8 @@ class Database:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
+        if not created:
+            _refuse_if_exposed(self.path)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
             self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False

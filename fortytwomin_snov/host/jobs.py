@@ -54,7 +54,7 @@ from jsonschema import Draft202012Validator, ValidationError  # type: ignore[imp
 from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 
 from fortytwomin_snov.contract.errors import FieldError
-from fortytwomin_snov.contract.models import json_pointer
+from fortytwomin_snov.contract.models import future_problem, json_pointer
 from fortytwomin_snov.contract.schemas import load_contract_schema
 
 JobState = Literal["queued", "running", "done", "parked", "failed"]
@@ -151,8 +151,10 @@ def _problems(error: ValidationError) -> list[FieldError]:
     return [FieldError(pointer=where, message=message)]
 
 
-def validate_event(event: object) -> list[FieldError]:
-    """Every problem of an event against ``booking-event.schema.json``; empty when valid."""
+def validate_event(event: object, *, now: float | None = None) -> list[FieldError]:
+    """Every problem of an event against ``booking-event.schema.json``, and an
+    ``occurred_at`` more than a day after ``now`` (epoch seconds; default: the current time),
+    which would make the person's later events look stale; empty when valid."""
     seen: set[tuple[str, str]] = set()
     problems: list[FieldError] = []
     for error in _event_validator().iter_errors(event):
@@ -161,6 +163,17 @@ def validate_event(event: object) -> list[FieldError]:
             if key not in seen:
                 seen.add(key)
                 problems.append(problem)
+    if not any(problem["pointer"] == "/occurred_at" for problem in problems):
+        occurred = event.get("occurred_at") if isinstance(event, Mapping) else None
+        current = datetime.now(UTC) if now is None else datetime.fromtimestamp(now, UTC)
+        try:
+            moment = datetime.fromisoformat(occurred.upper()) if isinstance(occurred, str) else None
+        except ValueError:  # matches the pattern, yet no real time (February 30th)
+            problems.append(FieldError(pointer="/occurred_at", message="Is not a real time."))
+            moment = None
+        ahead = None if moment is None else future_problem(moment, current)
+        if ahead is not None:
+            problems.append(ahead)
     problems.sort(key=lambda problem: problem["pointer"])
     return problems
 

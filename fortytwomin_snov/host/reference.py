@@ -77,7 +77,7 @@ from typing import Any
 
 import pluggy
 
-from fortytwomin_snov.contract.errors import FieldError
+from fortytwomin_snov.contract.errors import FieldError, InvalidSettings
 from fortytwomin_snov.host import jobs, records
 from fortytwomin_snov.host.database import Database, default_database_path
 from fortytwomin_snov.host.errors import (
@@ -355,6 +355,12 @@ class ReferenceHost:
         """``validate_settings``, then save what it returned and queue the jobs parked on
         settings. InvalidSettings (with every problem in ``errors``) propagates and nothing
         is saved."""
+        if not isinstance(document, Mapping):
+            # dict() would turn [] into {} (the defaults, saved over the admin's settings)
+            # and [[1, 2]] into {1: 2}: only an object is a settings document.
+            raise InvalidSettings(
+                [FieldError(pointer="", message="The settings must be a JSON object.")]
+            )
         answer = self._answer(
             self._hook.validate_settings(
                 integration=self.integration,
@@ -396,7 +402,9 @@ class ReferenceHost:
     # ---- status ----------------------------------------------------------------------------
 
     def status(self) -> HostStatus:
-        """Connected (by whom, when), settings saved, and the queue; needs no key."""
+        """Connected (by whom, when), settings saved, and the queue; needs no key. Jobs
+        parked because the secret would not decrypt are queued again if it now does."""
+        self.resume_unlocked()
         with self.database.read() as db:
             connection = records.read_connection(db, self.integration)
             settings = records.read_settings(db, self.integration)
@@ -426,16 +434,16 @@ class ReferenceHost:
         """Queue several events in one transaction, all or none; their job ids in order.
         InvalidEvent's pointers start with the event's index (``/3/booking/uid``)."""
         batch = list(events)
+        now = self.clock()
         problems = [
             FieldError(pointer=f"/{index}{problem['pointer']}", message=problem["message"])
             for index, event in enumerate(batch)
-            for problem in jobs.validate_event(event)
+            for problem in jobs.validate_event(event, now=now)
         ]
         if len(batch) == 1 and problems:
-            problems = jobs.validate_event(batch[0])  # one event: pointers into it
+            problems = jobs.validate_event(batch[0], now=now)  # one event: pointers into it
         if problems:
             raise InvalidEvent(problems)
-        now = self.clock()
         with self.database.transaction() as tx:
             return jobs.insert_jobs(tx, self.integration, batch, now=now)
 
@@ -494,6 +502,36 @@ class ReferenceHost:
             self._worker = Worker(self, worked)
         return self._worker
 
+    def resume_unlocked(self) -> int:
+        """Queue again, due now, the jobs parked because the saved secret would not decrypt
+        (``connection_unreadable``), for each worked integration whose secret opens again
+        (the key file restored, or the key set back): how many. Jobs parked on credentials
+        for other reasons (not connected, keys the service rejected) wait for ``connect``."""
+        resumed = 0
+        for slug in self.worked_integrations():
+            with self.database.read() as db:
+                snapshot = records.read_snapshot(db, slug)
+                waiting = db.execute(
+                    "SELECT 1 FROM jobs WHERE integration = ? AND state = 'parked'"
+                    " AND blocked_on = 'credentials' AND last_reason = ?",
+                    (slug, jobs.CONNECTION_UNREADABLE),
+                ).fetchone()
+            if waiting is None or snapshot.public is None:
+                continue
+            try:
+                self.for_integration(slug).open_connection(snapshot)
+            except SecretKeyError:
+                continue  # still unreadable: they keep waiting
+            now = self.clock()
+            with self.database.transaction() as tx:
+                resumed += tx.execute(
+                    "UPDATE jobs SET state = 'queued', blocked_on = NULL, run_after = ?,"
+                    " updated_at = ? WHERE integration = ? AND state = 'parked'"
+                    " AND blocked_on = 'credentials' AND last_reason = ?",
+                    (now, now, slug, jobs.CONNECTION_UNREADABLE),
+                ).rowcount
+        return resumed
+
     def work_once(self) -> Attempt | None:
         """Claim one due job, run it through ``on_booking_event`` and record the attempt;
         None when no job is due."""
@@ -516,8 +554,10 @@ class ReferenceHost:
         wait for the admin). Until then it waits for deferred jobs to come due and for jobs
         another worker holds, including the lease of a worker that died. After a deferred
         outcome with ``retry_after``, that integration's jobs wait that long (see
-        :mod:`.worker`). ``on_progress`` is called after every attempt.
+        :mod:`.worker`). ``on_progress`` is called after every attempt. Jobs parked
+        because the secret would not decrypt are first queued again if it now does.
         """
+        self.resume_unlocked()
         return self._the_worker().work(
             until_empty=until_empty,
             stop=stop,

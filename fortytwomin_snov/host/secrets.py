@@ -149,9 +149,21 @@ def _read_key_file(path: Path) -> bytes:
                 f"The key file {path} belongs to another user: the host uses only a key file"
                 " of its own"
             )
-        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise SecretKeyError(
-                f"The key file {path} can be read by other users (mode"
-                f" {stat.S_IMODE(info.st_mode):04o}): run `chmod 600 {path}`"
-            )
+        exposed = exposed_to_others(info, path, what="The key file")
+        if exposed is not None:
+            raise SecretKeyError(exposed)
     return path.read_bytes().strip()
+
+
+def exposed_to_others(info: os.stat_result, path: Path, *, what: str) -> str | None:
+    """What is wrong when a private file's mode lets its group or other users in (and how to
+    fix it), else None. Takes the ``os.stat`` of the path: opening a database file to check
+    it would drop the process's SQLite locks when the descriptor is closed."""
+    if not hasattr(os, "getuid"):  # POSIX permissions; elsewhere the file system's ACLs apply
+        return None
+    if not info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return None
+    return (
+        f"{what} {path} can be read by other users (mode {stat.S_IMODE(info.st_mode):04o}):"
+        f" run `chmod 600 {path}`"
+    )

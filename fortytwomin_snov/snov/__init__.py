@@ -1,6 +1,12 @@
 """The Snov.io API client: every network call of the plugin goes through here."""
 
-from fortytwomin_snov.snov.auth import SnovAuth, forget_token, token_cache_key
+from fortytwomin_snov.snov.auth import (
+    Scrubber,
+    SnovAuth,
+    cached_token,
+    forget_token,
+    token_cache_key,
+)
 from fortytwomin_snov.snov.client import (
     DEFAULT_BASE_URL,
     DEFAULT_RATE_LIMIT,
@@ -49,8 +55,10 @@ __all__ = [
     "ProspectProfile",
     "RateLimiter",
     "RequestNotSent",
+    "Scrubber",
     "SnovAuth",
     "SnovClient",
+    "cached_token",
     "forget_token",
     "raise_for_response",
     "snov_error_text",

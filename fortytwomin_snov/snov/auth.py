@@ -6,19 +6,34 @@ requested with the API user ID and secret. It is cached in the store under a dig
 five minutes of it remain, or once when Snov.io answers 401 (the request is then sent
 again once; a second 401 drops the cached token). One renewal at a time per process:
 threads that wait for it reuse the fresh token.
+
+The cached token is sealed (AES-GCM) under a key derived (HKDF-SHA256) from the API secret,
+which the store never holds: whoever reads the store, or the database file under it, gets
+no usable token, while every process that has the secret opens it and reuses it.
+
+:class:`Scrubber` keeps the secret and the token out of any text Snov.io echoes back: their
+URL-encoded and base64 forms, and any run of 8 or more characters of any of them.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Generator
+import urllib.parse
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 
 import httpx
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import SecretStr, ValidationError
 
 from fortytwomin_snov.contract.store import Store
@@ -62,6 +77,129 @@ def forget_token(store: Store, api_user_id: str, api_secret: SecretStr | str) ->
     store.delete(token_cache_key(api_user_id, api_secret))
 
 
+_SEAL_SALT = b"fortytwomin-snov token cache v1"
+_NONCE_BYTES = 12
+
+
+class _TokenSeal:
+    """Seals the cached token for the store under a key derived from the API secret.
+
+    The key is never stored: only a process that has the secret can open the token, and a
+    sealed token opens only under the store key it was written to (the associated data), so
+    it cannot be moved to another account's entry.
+    """
+
+    def __init__(self, api_user_id: str, api_secret: SecretStr | str, cache_key: str) -> None:
+        key = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=_SEAL_SALT,
+            info=b"access token\0" + api_user_id.encode(),
+        ).derive(_reveal(api_secret).encode())
+        self._aead = AESGCM(key)
+        self._bound_to = cache_key.encode()
+
+    def __repr__(self) -> str:
+        return "_TokenSeal()"
+
+    def seal(self, plain: str) -> str:
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, plain.encode(), self._bound_to)
+        return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+    def open(self, sealed: str) -> str | None:
+        """The sealed text, or None if it is not a token this secret sealed for this key."""
+        try:
+            raw = base64.urlsafe_b64decode(sealed.encode("ascii"))
+            if len(raw) <= _NONCE_BYTES:
+                return None
+            plain = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], self._bound_to)
+            return plain.decode()
+        except (InvalidTag, binascii.Error, ValueError):
+            return None
+
+
+def cached_token(store: Store, api_user_id: str, api_secret: SecretStr | str) -> str | None:
+    """The token cached for these keys, opened, or None. Never print it."""
+    key = token_cache_key(api_user_id, api_secret)
+    raw = store.get(key)
+    opened = None if raw is None else _TokenSeal(api_user_id, api_secret, key).open(raw)
+    if opened is None:
+        return None
+    try:
+        return str(json.loads(opened)["access_token"])
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+SCRUB_WINDOW = 8
+"""Any run of this many characters of the secret or the token (or of their encoded forms) is
+redacted: a prefix of a secret, or a cut-off one, is as good as the secret to a guesser."""
+REDACTED = "[redacted]"
+
+
+def _encoded_forms(value: str) -> set[str]:
+    """``value`` as Snov.io might echo it: as is, URL-encoded, base64 (standard and URL-safe,
+    padded or not)."""
+    raw = value.encode()
+    forms = {
+        value,
+        urllib.parse.quote(value, safe=""),
+        urllib.parse.quote_plus(value, safe=""),
+        urllib.parse.quote(value),
+    }
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode("ascii")
+        forms.update((text, text.rstrip("=")))
+    return {form for form in forms if form}
+
+
+class Scrubber:
+    """Replaces every run of :data:`SCRUB_WINDOW` or more characters of the given values (and
+    of their encoded forms) in a text with :data:`REDACTED`.
+
+    The windows are collected once; a scrub then costs one set lookup per character of the
+    text. Values shorter than a window are replaced whole.
+    """
+
+    def __init__(self, values: Iterable[str]) -> None:
+        self._windows: set[str] = set()
+        self._short: list[str] = []
+        for value in values:
+            for form in _encoded_forms(value):
+                if len(form) < SCRUB_WINDOW:
+                    self._short.append(form)
+                else:
+                    self._windows.update(
+                        form[start : start + SCRUB_WINDOW]
+                        for start in range(len(form) - SCRUB_WINDOW + 1)
+                    )
+        self._short.sort(key=len, reverse=True)
+
+    def __repr__(self) -> str:
+        return f"Scrubber({len(self._windows)} windows)"
+
+    def __call__(self, text: str) -> str:
+        if self._windows and len(text) >= SCRUB_WINDOW:
+            hidden = bytearray(len(text))
+            for start in range(len(text) - SCRUB_WINDOW + 1):
+                if text[start : start + SCRUB_WINDOW] in self._windows:
+                    hidden[start : start + SCRUB_WINDOW] = b"\1" * SCRUB_WINDOW
+            if any(hidden):
+                pieces: list[str] = []
+                position = 0
+                while position < len(text):
+                    end = position
+                    while end < len(text) and hidden[end] == hidden[position]:
+                        end += 1
+                    pieces.append(REDACTED if hidden[position] else text[position:end])
+                    position = end
+                text = "".join(pieces)
+        for short in self._short:
+            text = text.replace(short, REDACTED)
+        return text
+
+
 @dataclass(frozen=True)
 class _CachedToken:
     token: str
@@ -100,17 +238,24 @@ class SnovAuth(httpx.Auth):
         self._clock = clock
         self._retry_after_429 = retry_after_429
         self.cache_key = token_cache_key(api_user_id, api_secret)
+        self._seal = _TokenSeal(api_user_id, api_secret, self.cache_key)
         self._last_token: str | None = None  # only to scrub it from error messages
+        self._scrubber = Scrubber([api_secret.get_secret_value()])
+        self._scrubbed_token: str | None = None
 
     def __repr__(self) -> str:
         return f"SnovAuth(api_user_id={self._api_user_id!r})"
 
     def scrub(self, text: str) -> str:
-        """``text`` with the secret and the last token sent replaced by a placeholder."""
-        for secret in (self._api_secret.get_secret_value(), self._last_token):
-            if secret:
-                text = text.replace(secret, "[redacted]")
-        return text
+        """``text`` with the secret and the last token sent, their URL-encoded and base64
+        forms, and any 8 or more characters of any of them replaced by a placeholder."""
+        token = self._last_token
+        if token != self._scrubbed_token:
+            # Built again only when the token changes: about once an hour.
+            values = [self._api_secret.get_secret_value(), *([token] if token else [])]
+            self._scrubber = Scrubber(values)
+            self._scrubbed_token = token
+        return self._scrubber(text)
 
     def forget(self) -> None:
         """Drop the cached token."""
@@ -118,10 +263,11 @@ class SnovAuth(httpx.Auth):
 
     def _cached(self) -> _CachedToken | None:
         raw = self._store.get(self.cache_key)
-        if raw is None:
+        opened = None if raw is None else self._seal.open(raw)
+        if opened is None:  # none, or not sealed with this secret: fetch a new one
             return None
         try:
-            data = json.loads(raw)
+            data = json.loads(opened)
             return _CachedToken(token=str(data["access_token"]), renew_at=float(data["renew_at"]))
         except (ValueError, TypeError, KeyError):
             return None
@@ -159,7 +305,7 @@ class SnovAuth(httpx.Auth):
         margin = min(RENEW_BEFORE_EXPIRY, grant.expires_in / 2)
         now = self._clock()
         cached = {"access_token": token, "renew_at": now + grant.expires_in - margin}
-        self._store.set(self.cache_key, json.dumps(cached), ttl=grant.expires_in)
+        self._store.set(self.cache_key, self._seal.seal(json.dumps(cached)), ttl=grant.expires_in)
         # Never the token, nor any part of it: the account and the timing are enough.
         _log.info(
             "Fetched a Snov.io access token for account %s (%s); valid for %d s",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import ipaddress
 import logging
 import os
 import re
@@ -136,6 +137,7 @@ class SnovClient:
             )
         except httpx.InvalidURL:
             raise ConfigurationError(f"Not a usable Snov.io API address: {base!r}") from None
+        _refuse_plain_http(self._http.base_url, named=BASE_URL_ENV if base_url is None else None)
         self._auth = SnovAuth(
             api_user_id,
             secret,
@@ -372,6 +374,28 @@ def user_agent() -> str:
 
 
 @functools.cache
+def _refuse_plain_http(base: httpx.URL, *, named: str | None) -> None:
+    """A plain http:// address is for a local emulator only: anywhere else the secret and
+    the token would cross the network unencrypted."""
+    if base.scheme != "http":
+        return
+    host = base.host.rstrip(".").lower()
+    if host == "localhost":
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass  # a name other than localhost
+    where = f" (from {named})" if named else ""
+    port = f":{base.port}" if base.port is not None else ""
+    raise ConfigurationError(  # the host alone: user info in the address may be a password
+        f"The Snov.io API address http://{base.host}{port}{where} is plain http:// on another"
+        " machine: the API secret would travel unencrypted. Use https://, or http:// on"
+        " 127.0.0.1, ::1 or localhost for a local emulator"
+    )
+
+
 def _tls_context() -> ssl.SSLContext:
     """One TLS context for every client of the process: loading the CA certificates costs
     about 17 ms, and hooks make a client per event."""

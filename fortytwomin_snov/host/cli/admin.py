@@ -17,8 +17,11 @@ from fortytwomin_snov.contract.errors import InvalidSettings
 from fortytwomin_snov.host.cli.app import cli, help_without_command
 from fortytwomin_snov.host.cli.options import (
     CommandFailed,
+    TooDeep,
     ask,
+    json_kind,
     json_problem,
+    load_json,
     login_name,
     name_value,
     open_host,
@@ -35,6 +38,7 @@ from fortytwomin_snov.host.cli.output import (
     plural,
     print_json,
     status_table,
+    visible,
 )
 from fortytwomin_snov.host.reference import ReferenceHost
 
@@ -183,7 +187,7 @@ def choices(database: Path | None, integration: str | None, field: str, as_json:
     ui = form.get("ui_schema") or {}
     notice = ((ui.get("ui:options") or {}).get("notice") or {}).get("message")
     if notice is not None:
-        click.echo(f"Warning: {notice}", err=True)
+        click.echo(f"Warning: {visible(str(notice))}", err=True)
     spec = _field_schema(form.get("schema") or {}, field)
     if spec is None:
         fields = ", ".join((form.get("schema") or {}).get("properties") or {}) or "none"
@@ -212,12 +216,16 @@ def choices(database: Path | None, integration: str | None, field: str, as_json:
     table.add_column("Choice")
     table.add_column("Saved")
     for row in rows:
-        table.add_row(Text(_key(row["value"])), Text(row["title"]), "✓" if row["selected"] else "")
+        table.add_row(
+            Text(visible(_key(row["value"]))),
+            Text(visible(row["title"])),
+            "✓" if row["selected"] else "",
+        )
     shown = console()
     shown.print(table)
     for row in rows:
         if row["warning"]:
-            shown.print(Text(f"⚠ {row['warning']}", style="yellow"))
+            shown.print(Text(f"⚠ {visible(str(row['warning']))}", style="yellow"))
 
 
 def _key(value: Any) -> str:
@@ -319,12 +327,12 @@ def action(
     if as_json:
         print_json(result)
     else:
-        click.echo(f"{spec.get('title') or name}: done.")
+        click.echo(visible(f"{spec.get('title') or name}: done."))
         print_json(result)
     if saved is not None:
         click.echo(f"{field} is now {_key(made)}; the settings are saved.")
         for warning in saved:
-            click.echo(f"Warning: {warning}")
+            click.echo(f"Warning: {visible(warning)}")
     elif made is not None and not as_json:
         click.echo(f"To use it, set {field} to {_key(made)} in the settings (or pass --use).")
 
@@ -368,7 +376,7 @@ def settings_show(database: Path | None, integration: str | None) -> None:
         raise CommandFailed(f"No {name} settings are saved yet: run `{PROG} settings set FILE`")
     print_json(saved.settings)
     for warning in saved.warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo(f"Warning: {visible(warning)}", err=True)
 
 
 @settings.command("set")
@@ -379,9 +387,16 @@ def settings_set(database: Path | None, integration: str | None, source: str) ->
     """Save settings from a JSON file (or stdin), validated by the plugin."""
     text, where = read_text(source)
     try:
-        document = json.loads(text)
+        document = load_json(text)
     except json.JSONDecodeError as error:
         raise CommandFailed(f"{where} is {json_problem(error)}") from None
+    except TooDeep as error:
+        raise CommandFailed(f"{where} is {error}: nothing saved") from None
+    if not isinstance(document, dict):
+        raise CommandFailed(
+            f"{where} holds {json_kind(document)}, not the JSON object the settings are:"
+            " nothing saved"
+        )
     with open_host(database, integration) as host:
         name = host.display_name
         try:
@@ -393,7 +408,7 @@ def settings_set(database: Path | None, integration: str | None, source: str) ->
             ) from None
     click.echo(f"Saved the {name} settings.")
     for warning in saved.warnings:
-        click.echo(f"Warning: {warning}")
+        click.echo(f"Warning: {visible(warning)}")
     if saved.requeued:
         click.echo(
             f"{plural(saved.requeued, 'job')} waiting for settings"

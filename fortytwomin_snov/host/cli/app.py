@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import click
 
 from fortytwomin_snov.contract.errors import IntegrationError
-from fortytwomin_snov.host.cli.output import PROG, field_lines, one_line, print_json
+from fortytwomin_snov.host.cli.output import PROG, field_lines, one_line, print_json, visible
 from fortytwomin_snov.host.plugins import load_plugin_manager
 
 LOGGER_NAME = "fortytwomin_snov"
@@ -116,7 +116,7 @@ def _fail(
     hint = ""
     if isinstance(error, click.UsageError) and error.ctx is not None:
         hint = f" (see `{error.ctx.command_path} --help`)"
-    click.echo(f"Error: {one_line(message)}{hint}", err=True)
+    click.echo(f"Error: {visible(one_line(message))}{hint}", err=True)
     for line in details:
-        click.echo(f"  {one_line(line)}", err=True)
+        click.echo(f"  {visible(one_line(line))}", err=True)
     sys.exit(code)

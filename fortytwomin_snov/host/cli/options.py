@@ -9,12 +9,62 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from fortytwomin_snov.host.reference import ReferenceHost
 
 DATABASE_ENV = "FORTYTWOMIN_SNOV_DB"
+
+MAX_JSON_DEPTH = 64
+"""The deepest nesting of arrays and objects a document may have: events and settings need
+a handful of levels; deeper is a mistake or an attack on the stack of whatever reads it."""
+
+MAX_ID = 2**63 - 1
+"""The largest row id SQLite holds: a larger job id cannot name a job."""
+
+JOB_ID = click.IntRange(min=1, max=MAX_ID)
+
+
+class TooDeep(ValueError):
+    """A JSON document nested deeper than :data:`MAX_JSON_DEPTH`."""
+
+    def __init__(self) -> None:
+        super().__init__(f"nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects")
+
+
+def load_json(text: str) -> Any:
+    """``json.loads``, refusing documents nested deeper than :data:`MAX_JSON_DEPTH`
+    (TooDeep); json.JSONDecodeError as json.loads raises it."""
+    try:
+        document = json.loads(text)
+    except RecursionError:  # deeper than the parser's stack: far past the limit
+        raise TooDeep from None
+    pending: list[tuple[Any, int]] = [(document, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise TooDeep
+            items = value.values() if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
+    return document
+
+
+def json_kind(document: object) -> str:
+    """How a JSON value's type is named in messages ("an array", "a string")."""
+    if isinstance(document, dict):
+        return "an object"
+    if isinstance(document, list):
+        return "an array"
+    if isinstance(document, bool):
+        return "a boolean"
+    if isinstance(document, int | float):
+        return "a number"
+    if isinstance(document, str):
+        return "a string"
+    return "null"
 
 
 class CommandFailed(click.ClickException):
@@ -108,7 +158,7 @@ def typed_value(text: str, spec: object) -> object:
     kinds = kind if isinstance(kind, list) else [kind]
     if any(item in ("integer", "number", "boolean", "null") for item in kinds):
         try:
-            return json.loads(text)
-        except json.JSONDecodeError:
+            return load_json(text)
+        except ValueError:  # not JSON, or too deep
             return text  # the plugin says what is wrong with it
     return text

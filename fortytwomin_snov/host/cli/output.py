@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -35,8 +36,39 @@ def console(*, stderr: bool = False) -> Console:
     )
 
 
+# C0 and C1 controls (ESC, CSI, BEL, backspace, carriage return, newline...), DEL, and the
+# bidirectional overrides that make a terminal show text in another order than it is stored.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# The same, less what json.dumps escapes itself (the C0 controls).
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str) -> str:
+    """Stored text (an email, a name, a service's message) made safe to print on a terminal:
+    every control character shown as an escape (``\\x1b``), so an event cannot set the
+    window title, clear the screen or reorder what the admin reads."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def json_text(document: Any, *, indent: int | None = None) -> str:
+    """Exact JSON that is safe on a terminal: json.dumps escapes the C0 controls; the C1
+    controls and bidi overrides it keeps are written as ``\\uXXXX`` escapes too, which
+    stand for the same text (they only ever occur inside JSON strings)."""
+    dumped = json.dumps(document, indent=indent, ensure_ascii=False)
+    return _UNSAFE_IN_JSON.sub(_json_escape, dumped)
+
+
 def print_json(document: Any) -> None:
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    click.echo(json_text(document, indent=2))
 
 
 def local_time(moment: float | None) -> str:
@@ -50,7 +82,7 @@ def plural(count: int, word: str) -> str:
 
 
 def field_lines(errors: Sequence[FieldError]) -> list[str]:
-    return [f"{error['pointer'] or '/'}: {error['message']}" for error in errors]
+    return [visible(f"{error['pointer'] or '/'}: {error['message']}") for error in errors]
 
 
 def one_line(text: str) -> str:
@@ -75,7 +107,7 @@ def describe_connection(record: Mapping[str, Any], credentials_schema: Mapping[s
                 parts.append(f"{spec.get('title') or name} {record[name]}")
     if record.get("connected_by") is not None:
         parts.append(f"by {record['connected_by']}")
-    return ", ".join(parts) or "connected"
+    return visible(", ".join(parts)) or "connected"
 
 
 def status_table(current: HostStatus, credentials_schema: Mapping[str, Any]) -> Table:
@@ -93,7 +125,7 @@ def status_table(current: HostStatus, credentials_schema: Mapping[str, Any]) -> 
     if current.settings_saved:
         grid.add_row("Settings", f"saved {local_time(current.settings_saved_at)}")
         for warning in current.settings_warnings:
-            grid.add_row("", Text(f"⚠ {warning}", style="yellow"))
+            grid.add_row("", Text(f"⚠ {visible(warning)}", style="yellow"))
     else:
         grid.add_row("Settings", f"none saved: run `{PROG} settings set FILE`")
     grid.add_row("Jobs", " · ".join(f"{state} {count}" for state, count in current.jobs.items()))
@@ -106,8 +138,8 @@ def status_table(current: HostStatus, credentials_schema: Mapping[str, Any]) -> 
 def attempt_line(entry: LogEntry) -> Text:
     line = Text()
     line.append(f"{entry.status:<8}", style=STATUS_STYLES.get(entry.status, ""))
-    line.append(f" job {entry.job_id} {entry.event_type} {entry.email or '(no email)'}: ")
-    line.append(entry.message)
+    line.append(visible(f" job {entry.job_id} {entry.event_type} {entry.email or '(no email)'}: "))
+    line.append(visible(entry.message))
     return line
 
 
@@ -120,14 +152,14 @@ def log_table(entries: Sequence[LogEntry], *, title: str) -> Table:
     table.add_column("Outcome", no_wrap=True)
     table.add_column("Message", ratio=1, min_width=30)
     for entry in entries:
-        outcome = Text(entry.status, style=STATUS_STYLES.get(entry.status, ""))
-        outcome.append(f"\n{entry.reason}", style="dim")
+        outcome = Text(visible(entry.status), style=STATUS_STYLES.get(entry.status, ""))
+        outcome.append(f"\n{visible(entry.reason)}", style="dim")
         table.add_row(
             local_time(entry.at),
             f"{entry.job_id}" + (f" #{entry.attempt}" if entry.attempt > 1 else ""),
-            Text(f"{entry.event_type}\n{entry.event_id}"),
-            Text(entry.email or "-"),
+            Text(f"{visible(entry.event_type)}\n{visible(entry.event_id)}"),
+            Text(visible(entry.email or "-")),
             outcome,
-            Text(entry.message),
+            Text(visible(entry.message)),
         )
     return table

@@ -24,8 +24,12 @@ from rich.progress import (
 
 from fortytwomin_snov.host.cli.app import cli
 from fortytwomin_snov.host.cli.options import (
+    JOB_ID,
+    MAX_ID,
     CommandFailed,
+    TooDeep,
     json_problem,
+    load_json,
     open_host,
     read_text,
     with_database,
@@ -36,8 +40,10 @@ from fortytwomin_snov.host.cli.output import (
     attempt_line,
     console,
     field_lines,
+    json_text,
     log_table,
     plural,
+    visible,
 )
 from fortytwomin_snov.host.jobs import STATUSES, Attempt, Status, validate_event
 from fortytwomin_snov.host.reference import ReferenceHost, WorkSummary
@@ -56,7 +62,7 @@ def send(database: Path | None, integration: str | None, source: str) -> None:
     text, where = read_text(source)
     events, problems = _parse_events(text)
     for number, problem in problems:
-        click.echo(f"line {number}: {problem}", err=True)
+        click.echo(f"line {number}: {visible(problem)}", err=True)
     if not events and not problems:
         raise CommandFailed(f"{where} holds no event")
     if events:
@@ -98,12 +104,15 @@ def _json_documents(text: str) -> tuple[list[tuple[int, Any]], list[tuple[int, s
     """The JSON documents of the text with the number of the line each starts on, and the
     lines that are not JSON."""
     lines = list(enumerate(text.splitlines(), 1))
+    first = next((number for number, line in lines if line.strip()), 1)
+    whole_problem: tuple[int, str]
     try:
-        whole = json.loads(text)
+        whole = load_json(text)
     except json.JSONDecodeError as error:
-        broken = error
+        whole_problem = (error.lineno, json_problem(error, one_line=True))
+    except TooDeep as error:  # one deep document, or a deep first line of several
+        whole_problem = (first, str(error))
     else:
-        first = next((number for number, line in lines if line.strip()), 1)
         return [(first, whole)], []
     documents: list[tuple[int, Any]] = []
     unreadable: list[tuple[int, str]] = []
@@ -111,12 +120,14 @@ def _json_documents(text: str) -> tuple[list[tuple[int, Any]], list[tuple[int, s
         if not line.strip():
             continue
         try:
-            documents.append((number, json.loads(line)))
+            documents.append((number, load_json(line)))
         except json.JSONDecodeError as error:
             unreadable.append((number, json_problem(error, one_line=True)))
+        except TooDeep as error:
+            unreadable.append((number, str(error)))
     if not documents and len(unreadable) > 1:
         # No line is JSON on its own: one broken document, reported once.
-        return [], [(broken.lineno, json_problem(broken, one_line=True))]
+        return [], [whole_problem]
     return documents, unreadable
 
 
@@ -148,6 +159,12 @@ def work(database: Path | None, integration: str | None, until_empty: bool) -> N
 
 def work_with_progress(host: ReferenceHost, *, until_empty: bool) -> WorkSummary:
     """Work the queue with a progress bar; Ctrl-C and SIGTERM stop it cleanly."""
+    resumed = host.resume_unlocked()
+    if resumed:
+        click.echo(
+            f"The saved secret opens again: {plural(resumed, 'job')} waiting for it"
+            f" {'is' if resumed == 1 else 'are'} queued again."
+        )
     counts, _ = host.queue_counts()
     pending = counts["queued"] + counts["running"]
     if until_empty and pending == 0:
@@ -242,8 +259,8 @@ def after_work(host: ReferenceHost, summary: WorkSummary) -> None:
     multiple=True,
     help="Only entries with this status (repeat for several).",
 )
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--job", "job_id", type=click.IntRange(min=1), help="Only this job's attempts.")
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_ID), default=50, show_default=True)
+@click.option("--job", "job_id", type=JOB_ID, help="Only this job's attempts.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one entry a line.")
 def log(
     database: Path | None,
@@ -262,7 +279,7 @@ def log(
         )
     if as_json:
         for entry in entries:
-            click.echo(json.dumps(entry.to_json(), ensure_ascii=False))
+            click.echo(json_text(entry.to_json()))
         return
     if not entries:
         click.echo("The sync log has no entries" + (" with that status." if statuses else "."))
@@ -273,7 +290,7 @@ def log(
 @cli.command()
 @with_database
 @with_integration
-@click.argument("job_ids", nargs=-1, type=click.IntRange(min=1), metavar="[JOB_ID]...")
+@click.argument("job_ids", nargs=-1, type=JOB_ID, metavar="[JOB_ID]...")
 def replay(database: Path | None, integration: str | None, job_ids: tuple[int, ...]) -> None:
     """Queue an integration's failed jobs again: all of them, or those named.
 
