@@ -100,7 +100,7 @@ def _base_url(url: str) -> str:
     "next_path",
     metavar="PATH",
     default=None,
-    help="The page to open once signed in (a path such as /integrations/snov/log).",
+    help="The page to open once signed in (a path such as /integrations).",
 )
 @with_database
 def login(email: str, url: str, next_path: str | None, database: Path | None) -> None:
