@@ -634,6 +634,7 @@ def test_serve_and_cli_processes_on_one_file_keep_one_intact_database(
     checkpoint away the WAL the server still writes to."""
     target = list_id(snov_emulator, connected, "42min bookings")
     fields = ["Meeting status", "Host email"]
+    assert run("users", "add", "owner@example.com", "--role", "owner").returncode == 0
     with subprocess.Popen(
         [*COMMAND, "serve", "--port", "0", "--db", str(db)],
         stdout=subprocess.PIPE,
@@ -644,15 +645,20 @@ def test_serve_and_cli_processes_on_one_file_keep_one_intact_database(
     ) as server:
         try:
             assert server.stdout is not None
-            base_url = ""
+            base_url = link = ""
             for line in server.stdout:
                 if "The admin pages are at " in line:
                     base_url = line.split(" are at ")[1].split("/integrations")[0]
+                if "/auth/sign-in?token=" in line:
+                    link = line.split(": ")[-1].strip()
                     break
             assert base_url, server.stderr.read() if server.stderr else ""
             api = f"{base_url}/api/integrations/snov"
             emails: list[str] = []
             with httpx.Client(timeout=30) as pages:
+                assert pages.get(link).status_code == 303
+                token = pages.get(f"{base_url}/api/me").json()["csrf_token"]
+                pages.headers.update({"Origin": base_url, "X-CSRF-Token": token})
                 for round_number, field in enumerate(fields):
                     assert status_of(run)["connected"] is True  # a CLI process opens and closes
                     saved = pages.put(

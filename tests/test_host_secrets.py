@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import stat
 from pathlib import Path
@@ -94,3 +95,16 @@ def test_a_token_sealed_with_another_key_is_a_clear_error_without_the_secret() -
     )
     assert caught.value.__cause__ is None
     assert caught.value.__suppress_context__ is True
+
+
+def test_the_session_key_is_derived_never_the_fernet_keys_own_bytes() -> None:
+    key = Fernet.generate_key()
+    box = SecretBox(key, source="a test")
+    derived = box.derive_key("session")
+    assert len(derived) == 32
+    assert derived not in (key, base64.urlsafe_b64decode(key))
+    assert derived == SecretBox(key, source="again").derive_key("session")
+    assert derived != box.derive_key("another purpose")
+    assert derived != SecretBox(Fernet.generate_key(), source="other").derive_key("session")
+    assert "session" not in repr(box)
+    assert key.decode() not in repr(box)

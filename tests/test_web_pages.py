@@ -1,6 +1,8 @@
 """The admin pages in a real browser: headless Chromium (Debian's ``chromium`` package, at
 /usr/bin/chromium; never a downloaded one) driven by Playwright, against the real server
-on an ephemeral port, over a real :class:`ReferenceHost` and the Snov.io emulator.
+on an ephemeral port, over a real :class:`ReferenceHost` and the Snov.io emulator. Each
+test signs in as a user does, by opening a one-time sign-in link; the pages run under the
+host's Content-Security-Policy, and a violation fails the test like a script error.
 
 The front end is built first if ``frontend/dist`` is missing or older than its sources
 (``npm ci`` and ``npm run build``). Each page's screenshot is written to
@@ -30,6 +32,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from fortytwomin_snov.demo import DEMO_LIST_NAME, demo_environment, run_demo
+from fortytwomin_snov.host import users
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.host.web import create_app
 from fortytwomin_snov.host.web_frontend import default_frontend_root, ensure_built
@@ -61,6 +64,8 @@ REJECTED = "Snov.io rejected these keys: check that you copied both the API user
 ACTIVE_CAMPAIGN_LIST = "Webinar follow-up"
 PLAIN_LIST = "42min bookings"
 LIST_SELECT = "#root_target_list_id"
+OWNER = "owner@example.com"
+MEMBER = "member@example.com"
 
 
 # ---- the browser and the server --------------------------------------------------------
@@ -89,12 +94,19 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh tab; a script error in the page fails the test."""
+    """A fresh tab; a script error in the page, or anything the Content-Security-Policy
+    blocked, fails the test."""
     context = browser.new_context(viewport=VIEWPORT, locale="en-US", timezone_id="UTC")
     context.set_default_timeout(10_000)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield tab
     context.close()
     assert errors == [], errors
@@ -109,6 +121,19 @@ class Site:
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    def sign_in(
+        self, page: Page, email: str = OWNER, role: str = "owner", *, next_path: str | None = None
+    ) -> None:
+        """Sign ``page`` in as ``email`` (added with ``role`` if new) through a one-time
+        link, as `fortytwomin-snov users login` prints it."""
+        database = self.host.database
+        if email not in {user.email for user in users.list_users(database)}:
+            users.add_user(database, email, role, now=time.time())
+        page.goto(
+            users.issue_link(database, email, self.base_url, now=time.time(), next_path=next_path)
+        )
+        expect(page.get_by_test_id("user-menu")).to_contain_text(email)
 
 
 @pytest.fixture
@@ -173,7 +198,7 @@ def mapping_rows(page: Page) -> Any:
 
 
 def open_settings(page: Page, site: Site) -> None:
-    page.goto(site.url("/integrations/snov"))
+    site.sign_in(page, next_path="/integrations/snov")
     expect(page.locator(LIST_SELECT)).to_be_visible()
 
 
@@ -194,7 +219,7 @@ def fill_keys(page: Page, user_id: str, secret: str) -> None:
 def test_connect_with_rejected_keys_shows_the_message_and_saves_nothing(
     page: Page, site: Site, keys: Credentials
 ) -> None:
-    page.goto(site.url("/integrations"))
+    site.sign_in(page)
     crm = page.get_by_role("region", name="CRM")
     expect(crm.get_by_role("article", name="Snov.io")).to_contain_text("Add invitees")
     crm.get_by_role("link", name="Connect Snov.io").click()
@@ -213,8 +238,9 @@ def test_connect_with_rejected_keys_shows_the_message_and_saves_nothing(
 def test_connect_with_good_keys_opens_the_settings(
     page: Page, site: Site, keys: Credentials
 ) -> None:
-    page.goto(site.url("/integrations/snov/connect"))
-    page.get_by_label("Act as").select_option("owner")
+    site.sign_in(page, next_path="/integrations/snov/connect")
+    expect(page).to_have_url(site.url("/integrations/snov/connect"))
+    expect(page.get_by_label("Act as")).to_have_count(0)
     fill_keys(page, keys.client_id, keys.client_secret)
     page.get_by_role("button", name="Connect Snov.io").click()
 
@@ -224,7 +250,7 @@ def test_connect_with_good_keys_opens_the_settings(
     status = site.host.status()
     assert status.connected
     assert status.connection is not None
-    assert status.connection["connected_by"] == "web-owner"
+    assert status.connection["connected_by"] == OWNER
     assert keys.client_secret not in page.content()
 
     page.goto(site.url("/integrations"))
@@ -234,17 +260,20 @@ def test_connect_with_good_keys_opens_the_settings(
     expect(card.get_by_role("link", name="Log")).to_be_visible()
 
 
-def test_a_member_cannot_connect(
+def test_a_member_sees_no_connect_form(
     page: Page, site: Site, keys: Credentials, snov_emulator: SnovEmulator
 ) -> None:
-    page.goto(site.url("/integrations/snov/connect"))
-    page.get_by_label("Act as").select_option("member")
-    fill_keys(page, keys.client_id, keys.client_secret)
-    page.get_by_role("button", name="Connect Snov.io").click()
+    site.sign_in(page, MEMBER, "member")
+    card = page.get_by_role("article", name="Snov.io")
+    expect(card).to_contain_text("an owner or admin can connect it")
+    expect(card.get_by_role("link", name="Connect Snov.io")).to_have_count(0)
 
-    error = page.get_by_test_id("connect-error")
-    expect(error).to_contain_text("Not allowed")
-    expect(error).to_contain_text("Only organization owners and admins can connect Snov.io")
+    page.goto(site.url("/integrations/snov/connect"))
+    note = page.get_by_test_id("connect-not-allowed")
+    expect(note).to_contain_text("Only organization owners and admins can connect Snov.io")
+    expect(note).to_contain_text("signed in as a member")
+    expect(page.get_by_label("API secret")).to_have_count(0)
+    expect(page.get_by_role("button", name="Connect Snov.io")).to_have_count(0)
     assert not site.host.status().connected
     assert snov_emulator.state.requests() == []
 
@@ -318,6 +347,7 @@ def test_locked_rows_cannot_be_removed_and_a_removed_one_comes_back(
     expect(locked.first.get_by_label("Target")).to_be_disabled()
 
     # A host that does not honour the lock sends the mapping without the phone row.
+    token = page.request.get(connected.url("/api/me")).json()["csrf_token"]
     answer = page.request.put(
         connected.url("/api/integrations/snov/settings"),
         data=json.dumps(
@@ -329,7 +359,11 @@ def test_locked_rows_cannot_be_removed_and_a_removed_one_comes_back(
                 ],
             }
         ),
-        headers={"Content-Type": "application/json"},
+        headers={
+            "Content-Type": "application/json",
+            "Origin": connected.base_url,
+            "X-CSRF-Token": token,
+        },
     )
     assert answer.status == 200
 
@@ -389,7 +423,7 @@ def test_when_snov_cannot_be_asked_the_notice_shows_and_the_form_takes_free_entr
     page: Page, connected: Site, snov_emulator: SnovEmulator, keys: Credentials
 ) -> None:
     snov_emulator.state.revoke_credentials(keys.client_id)
-    page.goto(connected.url("/integrations/snov"))
+    connected.sign_in(page, next_path="/integrations/snov")
     expect(page.get_by_test_id("settings-notice")).to_contain_text(
         "Snov.io rejected the saved API keys"
     )
@@ -434,7 +468,7 @@ def test_a_booking_sent_through_the_cli_shows_in_the_log_with_its_outcome(
     run_cli(connected, snov_emulator, "send", "-", stdin=events)
     run_cli(connected, snov_emulator, "work", "--until-empty")
 
-    page.goto(connected.url("/integrations/snov/log"))
+    connected.sign_in(page, next_path="/integrations/snov/log")
     entries = page.locator("tbody tr")
     expect(entries).to_have_count(2)
     newest, oldest = entries.nth(0), entries.nth(1)
@@ -475,7 +509,7 @@ def test_replay_runs_a_failed_sync_again(
     )
     site.host.enqueue(booking_event(1, "jane@example.com", event_id="evt-web-1", uid="bk-web-1"))
 
-    page.goto(site.url("/integrations/snov/log"))
+    site.sign_in(page, next_path="/integrations/snov/log")
     entries = page.locator("tbody tr")
     failed = entries.filter(has=page.locator('[class~="status-failed"]'))
     expect(failed).to_have_count(1)
@@ -492,6 +526,90 @@ def test_replay_runs_a_failed_sync_again(
     expect(page.get_by_role("button", name="Replay", exact=True)).to_have_count(0)
 
 
+def test_replay_all_failed_asks_first(
+    page: Page, connected: Site, snov_emulator: SnovEmulator, keys: Credentials
+) -> None:
+    connected.host.save_settings({"target_list_id": list_id(snov_emulator, keys, PLAIN_LIST)})
+    connected.host.enqueue(booking_event(1, "dana@example", event_id="evt-web-1", uid="bk-1"))
+    connected.host.work(until_empty=True)
+    connected.sign_in(page, next_path="/integrations/snov/log")
+    expect(page.locator('tbody tr[data-status="failed"]')).to_have_count(1)
+
+    page.get_by_role("button", name="Replay all failed").click()
+    confirm = page.get_by_role("dialog", name="Replay all failed syncs?")
+    expect(confirm).to_contain_text("1 failed job will be queued again")
+    snap(page, "log-replay-confirm")
+    confirm.get_by_role("button", name="Cancel").click()
+    expect(confirm).to_have_count(0)
+    assert connected.host.job_counts()["failed"] == 1
+
+    page.get_by_role("button", name="Replay all failed").click()
+    confirm.get_by_role("button", name="Replay 1 job").click()
+    expect(page.get_by_test_id("log-message")).to_contain_text("Queued again: 1 job")
+    assert connected.host.job_counts()["queued"] == 1
+
+
+def test_a_member_sees_the_pages_without_the_controls_that_change_things(
+    page: Page, connected: Site, snov_emulator: SnovEmulator, keys: Credentials
+) -> None:
+    connected.host.save_settings({"target_list_id": list_id(snov_emulator, keys, PLAIN_LIST)})
+    connected.host.enqueue(booking_event(1, "dana@example", event_id="evt-web-1", uid="bk-1"))
+    connected.host.work(until_empty=True)
+    connected.sign_in(page, MEMBER, "member", next_path="/integrations/snov")
+    expect(page.get_by_test_id("user-menu")).to_contain_text("member")
+
+    expect(page.locator(LIST_SELECT)).to_be_disabled()
+    expect(page.get_by_test_id("settings-read-only")).to_contain_text("signed in as a member")
+    expect(page.get_by_role("button", name="Save settings")).to_have_count(0)
+    expect(page.get_by_role("button", name="Create a new list")).to_have_count(0)
+    tabs = page.get_by_role("navigation", name="Snov.io pages")
+    expect(tabs.get_by_role("link", name="Sync log")).to_be_visible()
+    expect(tabs.get_by_role("link", name="Disconnect")).to_have_count(0)
+    snap(page, "settings-member")
+
+    tabs.get_by_role("link", name="Sync log").click()
+    failed = page.locator('tbody tr[data-status="failed"]')
+    expect(failed).to_contain_text("dana@example")
+    expect(page.get_by_role("button", name="Replay")).to_have_count(0)
+    expect(page.get_by_role("button", name="Replay all failed")).to_have_count(0)
+
+    page.goto(connected.url("/integrations/snov/disconnect"))
+    expect(page.get_by_role("button", name="Disconnect Snov.io")).to_have_count(0)
+    expect(page.get_by_text("Only owners and admins can disconnect Snov.io")).to_be_visible()
+    assert connected.host.status().connected
+
+
+def test_without_a_session_the_pages_say_how_to_sign_in_and_sign_out_ends_it(
+    page: Page, site: Site
+) -> None:
+    page.goto(site.url("/integrations/snov/log"))
+    signed_out = page.get_by_test_id("signed-out")
+    expect(signed_out).to_contain_text("fortytwomin-snov users login")
+    expect(page.locator("tbody tr")).to_have_count(0)
+    snap(page, "sign-in")
+
+    site.sign_in(page)
+    expect(page.get_by_role("heading", name="Integrations")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(signed_out).to_contain_text("You are signed out.")
+    page.reload()
+    expect(signed_out).to_be_visible()
+    answer = page.request.get(site.url("/api/integrations"))
+    assert answer.status == 401
+
+
+def test_a_used_link_signs_nobody_in(page: Page, site: Site) -> None:
+    users.add_user(site.host.database, OWNER, "owner", now=time.time())
+    link = users.issue_link(site.host.database, OWNER, site.base_url, now=time.time())
+    page.goto(link)
+    expect(page.get_by_test_id("user-menu")).to_contain_text(OWNER)
+    page.context.clear_cookies()
+    answer = page.goto(link)
+    assert answer is not None
+    assert answer.status == 400
+    expect(page.get_by_role("heading", name="Not signed in")).to_be_visible()
+
+
 # ---- the demo: every page with content, then disconnect and connect again --------------
 
 
@@ -503,7 +621,7 @@ def test_the_demo_shows_every_page_and_connects_again_after_disconnect(
         run_demo(host, environment)
         site = start_site(host=host)
 
-        page.goto(site.url("/integrations"))
+        site.sign_in(page)
         expect(page.get_by_role("article", name="Snov.io")).to_contain_text("Connected")
         snap(page, "integrations")
 
@@ -525,6 +643,14 @@ def test_the_demo_shows_every_page_and_connects_again_after_disconnect(
         )
         snap(page, "disconnect")
         page.get_by_role("button", name="Disconnect Snov.io").click()
+        confirm = page.get_by_role("dialog", name="Disconnect Snov.io?")
+        expect(confirm).to_contain_text("Nothing already synced is deleted")
+        snap(page, "disconnect-confirm")
+        confirm.get_by_role("button", name="Cancel").click()
+        expect(confirm).to_have_count(0)
+        assert host.status().connected
+        page.get_by_role("button", name="Disconnect Snov.io").click()
+        confirm.get_by_role("button", name="Yes, disconnect Snov.io").click()
         expect(page).to_have_url(site.url("/integrations"))
         expect(page.get_by_role("status")).to_contain_text(
             "What was already synced to Snov.io stays there"
@@ -547,21 +673,27 @@ SERVE_DEMO = "from fortytwomin_snov.host.web_server import serve; serve(port=0, 
 
 
 def read_line_with(process: subprocess.Popen[str], wanted: str, timeout: float) -> list[str]:
-    """stdout lines up to the first holding ``wanted``."""
+    """stdout lines up to the first holding ``wanted``.
+
+    Read from the descriptor itself: lines that arrive together must not wait in a buffer
+    that select() cannot see."""
     assert process.stdout is not None
-    lines: list[str] = []
+    descriptor = process.stdout.fileno()
+    received = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], deadline - time.monotonic())
+        ready, _, _ = select.select([descriptor], [], [], deadline - time.monotonic())
         if not ready:
             break
-        line = process.stdout.readline()
-        if not line:
+        chunk = os.read(descriptor, 65536)
+        if not chunk:
             break
-        lines.append(line)
-        if wanted in line:
-            return lines
-    raise AssertionError(f"no line with {wanted!r} within {timeout} s: {lines}")
+        received += chunk
+        lines = received.decode("utf-8", errors="replace").splitlines(keepends=True)
+        for index, line in enumerate(lines):
+            if wanted in line and line.endswith("\n"):
+                return lines[: index + 1]
+    raise AssertionError(f"no line with {wanted!r} within {timeout} s: {received!r}")
 
 
 def test_serve_demo_serves_a_connected_host_until_interrupted(frontend_dist: Path) -> None:
@@ -576,12 +708,17 @@ def test_serve_demo_serves_a_connected_host_until_interrupted(frontend_dist: Pat
         env=environ,
     )
     try:
-        lines = read_line_with(process, "The admin pages are at", timeout=60)
+        lines = read_line_with(process, "/auth/sign-in?token=", timeout=60)
         printed = "".join(lines)
         assert DEMO_CREDENTIALS.client_id in printed
         url = re.search(r"(http://127\.0\.0\.1:\d+)/integrations", printed)
         assert url is not None, printed
+        link = re.search(r"Sign in as demo-owner@example\.com .*: (http://\S+)", printed)
+        assert link is not None, printed
         with httpx.Client(base_url=url.group(1), timeout=10) as client:
+            assert client.get("/api/integrations").status_code == 401
+            assert client.get(link.group(1)).status_code == 303
+            assert client.get("/api/me").json()["user"]["role"] == "owner"
             cards = client.get("/api/integrations").json()["integrations"]
             assert [(card["slug"], card["connected"]) for card in cards] == [("snov", True)]
             log = client.get("/api/integrations/snov/log").json()

@@ -2,19 +2,23 @@
 
 Everything the host keeps lives in one file (default: :func:`default_database_path`):
 
-===============  ==========================================================================
-``connections``  one row per integration slug: the record ``connect`` returned, without its
-                 secret fields (``record``), the secret fields Fernet-encrypted
-                 (``sealed``, see :mod:`fortytwomin_snov.host.secrets`), and a ``revision``
-                 that changes on every connect.
-``settings``     one row per slug: the document ``validate_settings`` returned, its
-                 warnings, and a ``revision`` that changes on every save.
-``jobs``         the durable queue: one row per queued event (see
-                 :mod:`fortytwomin_snov.host.jobs`).
-``sync_log``     one row per attempt at a job, never changed afterwards.
-``kv``           the plugin's key-value store (``host.store``), created and used by
-                 :class:`~fortytwomin_snov.stores.SqliteStore` on the same file.
-===============  ==========================================================================
+=================  ==========================================================================
+``connections``    one row per integration slug: the record ``connect`` returned, without its
+                   secret fields (``record``), the secret fields Fernet-encrypted
+                   (``sealed``, see :mod:`fortytwomin_snov.host.secrets`), and a ``revision``
+                   that changes on every connect.
+``settings``       one row per slug: the document ``validate_settings`` returned, its
+                   warnings, and a ``revision`` that changes on every save.
+``jobs``           the durable queue: one row per queued event (see
+                   :mod:`fortytwomin_snov.host.jobs`).
+``sync_log``       one row per attempt at a job, never changed afterwards.
+``kv``             the plugin's key-value store (``host.store``), created and used by
+                   :class:`~fortytwomin_snov.stores.SqliteStore` on the same file.
+``users``          who may sign in to the admin pages, and their role (see
+                   :mod:`fortytwomin_snov.host.users`).
+``sign_in_links``  the one-time sign-in links not yet used: a SHA-256 hash of each token,
+                   never the token, with its user and when it expires.
+=================  ==========================================================================
 
 A new file is made readable by its owner only. The file is in WAL mode (readers never wait
 for the writer), with a busy timeout so that processes sharing it queue for the write lock
@@ -107,6 +111,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX sync_log_status ON sync_log (status, id)",
         "CREATE INDEX sync_log_job ON sync_log (job_id, id)",
+    ),
+    # 2: the admin pages' users and their one-time sign-in links.
+    (
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            email TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+            created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE sign_in_links (
+            token_hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            expires_at REAL NOT NULL
+        )""",
     ),
 )
 """The schema, one tuple of statements per ``user_version`` step (append, never edit)."""

@@ -270,6 +270,10 @@ class ReferenceHost:
             self._box = SecretBox.for_database(self.path, create=create, environ=self._environ)
         return self._box
 
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for ``purpose`` derived from the host's secret key (made if absent)."""
+        return self._secret_box(create=True).derive_key(purpose)
+
     def check_credentials(self, credentials: Mapping[str, Any]) -> dict[str, Any]:
         """``validate_credentials``: ``{"ok", "message", "account"}``; nothing is saved."""
         return self._answer(

@@ -21,6 +21,7 @@ or the key in the message.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fortytwomin_snov.host.errors import SecretKeyError
 
@@ -74,6 +77,7 @@ class SecretBox:
         self.source = source
         try:
             self._fernet = Fernet(key)
+            self._key = base64.urlsafe_b64decode(key)
         except (ValueError, TypeError):
             raise SecretKeyError(
                 f"The key from {source} is not a Fernet key (32 url-safe base64-encoded"
@@ -106,6 +110,13 @@ class SecretBox:
                 )
             _create_key_file(path)
         return cls(_read_key_file(path), source=f"the key file {path}")
+
+    def derive_key(self, purpose: str) -> bytes:
+        """32 bytes for ``purpose`` (the session cookie's signing key), derived from this
+        key with HKDF-SHA256: never the Fernet key's own bytes, and a different key for
+        every purpose."""
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode())
+        return hkdf.derive(self._key)
 
     def seal(self, secrets: Mapping[str, Any]) -> str:
         """One token holding ``secrets`` as JSON."""

@@ -5,7 +5,9 @@ it builds the front end if needed, opens the host's database (or, with ``demo``,
 the integration's demo on a temporary database through the ``demo_session`` hook its
 plugin implements: connected, settings saved, some events synced, so every page has
 something to show), serves :func:`~fortytwomin_snov.host.web.create_app` and works the queue in a
-background thread, so a replay from the Sync log page runs without another command.
+background thread, so a replay from the Sync log page runs without another command. Once
+the server is up it prints a one-time sign-in link for the first owner (the demo makes
+one, :data:`DEMO_OWNER`), or says how to add an owner.
 
 :class:`AdminServer` runs an app in a background thread on an ephemeral port, for tests.
 """
@@ -16,6 +18,7 @@ import contextlib
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +27,7 @@ from typing import cast
 import uvicorn
 from starlette.types import ASGIApp
 
+from fortytwomin_snov.host import users
 from fortytwomin_snov.host.errors import HostError
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.host.web import create_app
@@ -33,6 +37,9 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 8042
 WORKER_POLL_INTERVAL = 0.5
 """Longest wait of the background worker before it notices a job queued by a page."""
+
+DEMO_OWNER = "demo-owner@example.com"
+"""The owner ``serve --demo`` signs in."""
 
 Echo = Callable[[str], None]
 
@@ -238,11 +245,30 @@ def serve(
         if worker:
             stack.enter_context(QueueWorker(host.path, on_error=echo))
 
+        if demo and not any(user.role == "owner" for user in users.list_users(host.database)):
+            users.add_user(host.database, DEMO_OWNER, "owner", now=time.time())
+
         def ready(url: str) -> None:
             echo(f"The admin pages are at {url}/integrations (Ctrl-C to stop).")
+            echo(sign_in_line(host, url))
 
         server.serve(on_ready=ready)
     echo("Stopped.")
+
+
+def sign_in_line(host: ReferenceHost, url: str) -> str:
+    """A one-time sign-in link for the host's first owner, or how to add an owner."""
+    owner = users.first_owner(host.database)
+    where = f" --db {host.path}"
+    if owner is None:
+        return (
+            "Nobody can sign in yet: add an owner with `fortytwomin-snov users add EMAIL"
+            f" --role owner{where}`, then get a sign-in link with `fortytwomin-snov users"
+            f" login EMAIL --url {url}{where}`."
+        )
+    link = users.issue_link(host.database, owner.email, url, now=time.time())
+    minutes = int(users.LINK_LIFETIME // 60)
+    return f"Sign in as {owner.email} (this link works once, within {minutes} minutes): {link}"
 
 
 def _print(line: str) -> None:

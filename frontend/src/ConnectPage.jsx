@@ -1,22 +1,17 @@
-// Connect: the credentials form drawn from the manifest's credentials_schema, as one of
-// the organization's roles (only owners and admins may connect).
+// Connect: the credentials form drawn from the manifest's credentials_schema. The host
+// connects as the signed-in user; only owners and admins may, so members see no form.
 import { useMemo, useState } from 'react';
 import { api, integrationPath } from './api.js';
 import { Banner, ConnectionSummary, SchemaForm, credentialsUiSchema, formSchema } from './forms.jsx';
 import { IntegrationHeader, formatTime, useIntegration } from './IntegrationHeader.jsx';
 import { useRouter } from './router.jsx';
-
-const ROLES = [
-  ['owner', 'Owner'],
-  ['admin', 'Admin'],
-  ['member', 'Member'],
-];
+import { useSession } from './session.jsx';
 
 export default function ConnectPage({ slug }) {
   const { navigate } = useRouter();
   const [integration] = useIntegration(slug);
+  const session = useSession();
   const [credentials, setCredentials] = useState({});
-  const [role, setRole] = useState('admin');
   const [problem, setProblem] = useState(null);
   const [busy, setBusy] = useState(false);
   const schema = integration.manifest?.credentials_schema;
@@ -28,7 +23,7 @@ export default function ConnectPage({ slug }) {
     setBusy(true);
     setProblem(null);
     try {
-      await api(integrationPath(slug, '/connect'), { method: 'POST', body: { credentials: formData ?? {}, role } });
+      await api(integrationPath(slug, '/connect'), { method: 'POST', body: { credentials: formData ?? {} } });
       navigate(integrationPath(slug), `Connected ${name}. Next: choose what syncs, and where.`);
     } catch (error) {
       setProblem(error);
@@ -55,7 +50,12 @@ export default function ConnectPage({ slug }) {
               {problem.message}
             </Banner>
           ) : null}
-          {form ? (
+          {!session.may_change ? (
+            <Banner kind="info" title="Not allowed" data-testid="connect-not-allowed">
+              Only organization owners and admins can connect {name}. You are signed in as a {session.user?.role}.
+            </Banner>
+          ) : null}
+          {form && session.may_change ? (
             <SchemaForm
               schema={form.schema}
               uiSchema={form.ui}
@@ -64,19 +64,6 @@ export default function ConnectPage({ slug }) {
               onSubmit={connect}
               disabled={busy}
             >
-              <div className="field role-field">
-                <label htmlFor="role" className="field-label">
-                  Act as
-                </label>
-                <select id="role" value={role} onChange={(event) => setRole(event.target.value)}>
-                  {ROLES.map(([value, title]) => (
-                    <option key={value} value={value}>
-                      {title}
-                    </option>
-                  ))}
-                </select>
-                <div className="field-help">Your role in the 42min organization. Connecting is for owners and admins only.</div>
-              </div>
               <div className="form-actions">
                 <button type="submit" className="button primary" disabled={busy}>
                   {busy ? 'Checking the keys…' : `Connect ${name}`}

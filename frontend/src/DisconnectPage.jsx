@@ -1,19 +1,23 @@
 // Disconnect: forget the connection; what is already in the other tool stays there.
 import { useState } from 'react';
 import { api, integrationPath } from './api.js';
-import { Banner, ConnectionSummary } from './forms.jsx';
+import { Banner, ConfirmDialog, ConnectionSummary } from './forms.jsx';
 import { IntegrationHeader, formatTime, useIntegration } from './IntegrationHeader.jsx';
 import { Link, useRouter } from './router.jsx';
+import { useSession } from './session.jsx';
 
 export default function DisconnectPage({ slug }) {
   const { navigate } = useRouter();
   const [integration] = useIntegration(slug);
   const [problem, setProblem] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const session = useSession();
   const name = integration.manifest?.name ?? slug;
   const connection = integration.status?.connection;
 
   const disconnect = async () => {
+    setConfirming(false);
     setBusy(true);
     try {
       await api(integrationPath(slug, '/disconnect'), { method: 'POST', body: {} });
@@ -46,10 +50,25 @@ export default function DisconnectPage({ slug }) {
               <Link to={integrationPath(slug)} className="button ghost">
                 Cancel
               </Link>
-              <button type="button" className="button danger" onClick={disconnect} disabled={busy}>
-                {busy ? 'Disconnecting…' : `Disconnect ${name}`}
-              </button>
+              {session.may_change ? (
+                <button type="button" className="button danger" onClick={() => setConfirming(true)} disabled={busy}>
+                  {busy ? 'Disconnecting…' : `Disconnect ${name}`}
+                </button>
+              ) : (
+                <span className="muted">Only owners and admins can disconnect {name}.</span>
+              )}
             </div>
+            {confirming ? (
+              <ConfirmDialog
+                title={`Disconnect ${name}?`}
+                confirmLabel={`Yes, disconnect ${name}`}
+                danger
+                onConfirm={disconnect}
+                onCancel={() => setConfirming(false)}
+              >
+                <p>Syncing stops until someone connects {name} again. Nothing already synced is deleted.</p>
+              </ConfirmDialog>
+            ) : null}
           </>
         ) : (
           <p>

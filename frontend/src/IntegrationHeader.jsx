@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'react';
 import { api, integrationPath } from './api.js';
 import { Link } from './router.jsx';
+import { useSession } from './session.jsx';
 
 export const CATEGORY_TITLES = {
   crm: 'CRM',
@@ -41,14 +42,18 @@ export function Logo({ name }) {
 
 export function IntegrationHeader({ slug, integration, active }) {
   const { manifest, status } = integration;
+  const { may_change: mayChange } = useSession();
   const name = manifest?.name ?? slug;
-  const tabs = status?.connected
-    ? [
-        ['settings', 'Settings', integrationPath(slug)],
-        ['log', 'Sync log', integrationPath(slug, '/log')],
-        ['disconnect', 'Disconnect', integrationPath(slug, '/disconnect')],
-      ]
-    : [['connect', `Connect ${name}`, integrationPath(slug, '/connect')], ['log', 'Sync log', integrationPath(slug, '/log')]];
+  // Members see no tab for what they may not do (connect, disconnect).
+  const tabs = (
+    status?.connected
+      ? [
+          ['settings', 'Settings', integrationPath(slug)],
+          ['log', 'Sync log', integrationPath(slug, '/log')],
+          mayChange ? ['disconnect', 'Disconnect', integrationPath(slug, '/disconnect')] : null,
+        ]
+      : [mayChange ? ['connect', `Connect ${name}`, integrationPath(slug, '/connect')] : null, ['log', 'Sync log', integrationPath(slug, '/log')]]
+  ).filter(Boolean);
   return (
     <div className="integration-head">
       <nav className="breadcrumbs" aria-label="Breadcrumbs">

@@ -4,9 +4,11 @@ import { api, integrationPath } from './api.js';
 import { Banner } from './forms.jsx';
 import { CATEGORY_TITLES, Logo } from './IntegrationHeader.jsx';
 import { Link, useRouter } from './router.jsx';
+import { useSession } from './session.jsx';
 
 function Card({ card }) {
   const { slug, name, description, connected, managed } = card;
+  const { may_change: mayChange } = useSession();
   return (
     <article className="integration-card" data-slug={slug} aria-label={name}>
       <div className="integration-card-head">
@@ -30,10 +32,12 @@ function Card({ card }) {
               Log
             </Link>
           </>
-        ) : (
+        ) : mayChange ? (
           <Link to={integrationPath(slug, '/connect')} className="button primary">
             Connect {name}
           </Link>
+        ) : (
+          <span className="muted">Not connected: an owner or admin can connect it.</span>
         )}
       </div>
     </article>

@@ -1,8 +1,9 @@
 // Sync log: one entry per attempt, newest first, filtered by status; failed jobs replayed.
 import { useCallback, useEffect, useState } from 'react';
 import { api, integrationPath } from './api.js';
-import { Banner } from './forms.jsx';
+import { Banner, ConfirmDialog } from './forms.jsx';
 import { IntegrationHeader, useIntegration } from './IntegrationHeader.jsx';
+import { useSession } from './session.jsx';
 
 const STATUSES = [
   ['', 'All'],
@@ -15,7 +16,7 @@ const REFRESH_MS = 1000;
 
 const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
-function Entry({ entry, onReplay, busy }) {
+function Entry({ entry, onReplay, busy, mayChange }) {
   return (
     <tr data-entry={entry.id} data-job={entry.job_id} data-status={entry.status}>
       <td className="nowrap">
@@ -43,7 +44,7 @@ function Entry({ entry, onReplay, busy }) {
         ) : null}
       </td>
       <td className="nowrap actions-cell">
-        {entry.replayable ? (
+        {entry.replayable && mayChange ? (
           <button type="button" className="button secondary small" onClick={() => onReplay([entry.job_id])} disabled={busy}>
             Replay
           </button>
@@ -60,6 +61,8 @@ export default function LogPage({ slug }) {
   const [problem, setProblem] = useState(null);
   const [message, setMessage] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const { may_change: mayChange } = useSession();
 
   const load = useCallback(async () => {
     try {
@@ -83,6 +86,7 @@ export default function LogPage({ slug }) {
   }, [log, working, load]);
 
   const replay = async (jobIds) => {
+    setConfirming(false);
     setBusy(true);
     try {
       const { queued } = await api(integrationPath(slug, '/replay'), { method: 'POST', body: jobIds ? { job_ids: jobIds } : {} });
@@ -133,9 +137,11 @@ export default function LogPage({ slug }) {
               </button>
             ))}
           </div>
-          <button type="button" className="button secondary" onClick={() => replay(null)} disabled={busy || !jobs || jobs.failed === 0}>
-            Replay all failed
-          </button>
+          {mayChange ? (
+            <button type="button" className="button secondary" onClick={() => setConfirming(true)} disabled={busy || !jobs || jobs.failed === 0}>
+              Replay all failed
+            </button>
+          ) : null}
         </div>
         {log && log.entries.length === 0 ? (
           <p className="empty">{status ? `No ${status} entries.` : 'Nothing has synced yet. Bookings and form submissions show up here.'}</p>
@@ -157,13 +163,26 @@ export default function LogPage({ slug }) {
               </thead>
               <tbody>
                 {log.entries.map((entry) => (
-                  <Entry key={entry.id} entry={entry} onReplay={replay} busy={busy} />
+                  <Entry key={entry.id} entry={entry} onReplay={replay} busy={busy} mayChange={mayChange} />
                 ))}
               </tbody>
             </table>
           </div>
         ) : null}
       </section>
+      {confirming ? (
+        <ConfirmDialog
+          title="Replay all failed syncs?"
+          confirmLabel={`Replay ${plural(jobs?.failed ?? 0, 'job')}`}
+          onConfirm={() => replay(null)}
+          onCancel={() => setConfirming(false)}
+        >
+          <p>
+            {plural(jobs?.failed ?? 0, 'failed job')} will be queued again and sent to the service once more. Fix what made them
+            fail first (the messages say what).
+          </p>
+        </ConfirmDialog>
+      ) : null}
     </>
   );
 }

@@ -5,6 +5,7 @@ import { api, integrationPath } from './api.js';
 import { Banner, SchemaForm, errorSchemaOf, formSchema, settingsUiSchema } from './forms.jsx';
 import { IntegrationHeader, formatTime, useIntegration } from './IntegrationHeader.jsx';
 import { Link, useRouter } from './router.jsx';
+import { useSession } from './session.jsx';
 
 function setIn(document, path, value) {
   if (path.length === 0) return value;
@@ -76,6 +77,7 @@ export default function SettingsPage({ slug }) {
   const [problems, setProblems] = useState(null);
   const [saving, setSaving] = useState(false);
   const [pending, setPending] = useState(null);
+  const { may_change: mayChange, user } = useSession();
 
   const loadForm = async () => {
     const document = await api(integrationPath(slug, '/settings'));
@@ -186,14 +188,20 @@ export default function SettingsPage({ slug }) {
                 onChange={(event) => setFormData(event.formData)}
                 onSubmit={save}
                 extraErrors={problems?.errorSchema}
-                formContext={{ onAction: (path, action) => setPending({ path, action }) }}
-                disabled={saving}
+                formContext={{ onAction: mayChange ? (path, action) => setPending({ path, action }) : null }}
+                disabled={saving || !mayChange}
               >
-                <div className="form-actions">
-                  <button type="submit" className="button primary" disabled={saving}>
-                    {saving ? 'Saving…' : 'Save settings'}
-                  </button>
-                </div>
+                {mayChange ? (
+                  <div className="form-actions">
+                    <button type="submit" className="button primary" disabled={saving}>
+                      {saving ? 'Saving…' : 'Save settings'}
+                    </button>
+                  </div>
+                ) : (
+                  <p className="muted read-only-note" data-testid="settings-read-only">
+                    You are signed in as a {user?.role}: only owners and admins can change the settings.
+                  </p>
+                )}
               </SchemaForm>
             ) : (
               <p className="muted">Loading the form…</p>

@@ -4,11 +4,7 @@
 // forms submit with noValidate and show the errors the host sends back.
 import Form from '@rjsf/core';
 import { getUiOptions } from '@rjsf/utils';
-import { customizeValidator } from '@rjsf/validator-ajv8';
-import Ajv2020 from 'ajv/dist/2020';
-
-/** The schemas are draft 2020-12. */
-export const validator = customizeValidator({ AjvClass: Ajv2020 });
+import { validator } from './validator.js';
 
 const SCHEMA_MAPS = ['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas'];
 const SCHEMA_LISTS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'];
@@ -173,8 +169,9 @@ function FieldTemplate(props) {
   const isCheckbox = options.widget === 'checkbox' || schema.type === 'boolean';
   const warnings = options.warnings ?? {};
   const warning = formData === undefined || formData === null ? null : warnings[String(formData)];
-  const actions = Array.isArray(options.actions) ? options.actions : [];
   const onAction = registry.formContext?.onAction;
+  // No onAction: the user may not run actions (a member), so the buttons are not drawn.
+  const actions = Array.isArray(options.actions) && onAction ? options.actions : [];
   const invalid = rawErrors && rawErrors.length > 0;
   return (
     <div className={`${classNames ?? ''} field${invalid ? ' field-invalid' : ''}${readonly ? ' field-readonly' : ''}`} style={style}>
@@ -373,5 +370,25 @@ export function SchemaForm(props) {
       experimental_defaultFormStateBehavior={DEFAULTS}
       {...props}
     />
+  );
+}
+
+// A question before something that cannot be undone from the page (Disconnect, Replay all).
+export function ConfirmDialog({ title, children, confirmLabel, danger = false, onConfirm, onCancel }) {
+  return (
+    <div className="modal-backdrop">
+      <div className="modal" role="dialog" aria-modal="true" aria-labelledby="confirm-title" data-testid="confirm-dialog">
+        <h2 id="confirm-title">{title}</h2>
+        <div className="confirm-body">{children}</div>
+        <div className="form-actions">
+          <button type="button" className="button ghost" onClick={onCancel} autoFocus>
+            Cancel
+          </button>
+          <button type="button" className={`button ${danger ? 'danger' : 'primary'}`} onClick={onConfirm}>
+            {confirmLabel}
+          </button>
+        </div>
+      </div>
+    </div>
   );
 }

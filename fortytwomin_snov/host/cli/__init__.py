@@ -4,12 +4,13 @@
 - :mod:`.admin`: connect, disconnect, status, schema, settings, choices, action;
 - :mod:`.queue`: send, work, log, replay;
 - :mod:`.serve`: the admin pages;
+- :mod:`.users`: who may sign in to them;
 - :mod:`.options` and :mod:`.output`: what the commands share.
 
 Plugins add commands of their own through the ``register_commands`` hook.
 """
 
-from fortytwomin_snov.host.cli import admin, queue, serve
+from fortytwomin_snov.host.cli import admin, queue, serve, users
 from fortytwomin_snov.host.cli.app import cli, main
 
-__all__ = ["admin", "cli", "main", "queue", "serve"]
+__all__ = ["admin", "cli", "main", "queue", "serve", "users"]
