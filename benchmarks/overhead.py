@@ -11,7 +11,8 @@ The hook is called through pluggy, as the host calls it. Only the network is stu
 memory, so everything else (the Snov.io client, which the plugin keeps per account and
 store, the rate limiter, the token cache, the shared marks in the store) costs what it
 costs in production. Each store is measured through ``on_booking_event`` and through
-``on_booking_events`` (``--hook-batch`` events per call, other people). The rate limit is raised so that the limiter never waits.
+``on_booking_events`` (``--hook-batch`` events per call, other people). The rate limit is
+raised so that the limiter never waits.
 """
 
 from __future__ import annotations
