@@ -52,7 +52,7 @@ from workload import (
 
 from fortytwomin_snov.contract.models import EVENT_ADAPTER
 from fortytwomin_snov.contract.store import MemoryStore
-from fortytwomin_snov.host.reference import ReferenceHost
+from fortytwomin_snov.host.reference import DEFAULT_BATCH_SIZE, ReferenceHost
 from fortytwomin_snov.mapping import prospect_fields
 from fortytwomin_snov.settings.model import Settings
 from fortytwomin_snov.snov import RateLimiter, forget_token
@@ -164,9 +164,9 @@ class PhaseResult:
 # ---- the plugin through the reference host ---------------------------------------------
 
 
-def _work(database: str, ready: Callable[[], None], go: _Flag, stop: _Flag) -> None:
+def _work(database: str, batch: int, ready: Callable[[], None], go: _Flag, stop: _Flag) -> None:
     """One worker: load the plugin, wait for the start, work until the queue is empty."""
-    with ReferenceHost(database) as host:
+    with ReferenceHost(database, batch_size=batch) as host:
         host.manifest()
         ready()
         go.wait()
@@ -174,14 +174,14 @@ def _work(database: str, ready: Callable[[], None], go: _Flag, stop: _Flag) -> N
         host.work(until_empty=True, stop=cast(threading.Event, stop), poll_interval=POLL_INTERVAL)
 
 
-def _work_in_process(database: str, ready: Any, go: Any, stop: Any) -> None:
-    _work(database, lambda: ready.put(1), go, stop)
+def _work_in_process(database: str, batch: int, ready: Any, go: Any, stop: Any) -> None:
+    _work(database, batch, lambda: ready.put(1), go, stop)
 
 
 class Workers:
     """K workers on one database, as processes (separate interpreters) or threads."""
 
-    def __init__(self, database: Path, count: int, mode: WorkerMode) -> None:
+    def __init__(self, database: Path, count: int, mode: WorkerMode, batch: int) -> None:
         self._mode = mode
         self._processes: list[multiprocessing.process.BaseProcess] = []
         self._threads: list[threading.Thread] = []
@@ -193,7 +193,7 @@ class Workers:
             for number in range(count):
                 process = context.Process(
                     target=_work_in_process,
-                    args=(str(database), ready_queue, self.go, self.stop),
+                    args=(str(database), batch, ready_queue, self.go, self.stop),
                     name=f"bench-worker-{number}",
                 )
                 process.start()
@@ -207,7 +207,7 @@ class Workers:
             for number in range(count):
                 thread = threading.Thread(
                     target=_work,
-                    args=(str(database), ready.release, self.go, self.stop),
+                    args=(str(database), batch, ready.release, self.go, self.stop),
                     name=f"bench-worker-{number}",
                     daemon=True,
                 )
@@ -354,8 +354,10 @@ def run_plugin(
     mode: WorkerMode,
     timeout: float,
     scratch: Path,
+    batch: int = DEFAULT_BATCH_SIZE,
 ) -> PhaseResult:
-    """The burst through the reference host's queue and ``workers`` workers."""
+    """The burst through the reference host's queue and ``workers`` workers, each claiming
+    ``batch`` jobs at once."""
     state, account = _emulator(rate, workload)
     database = scratch / "host.db"
     with (
@@ -369,7 +371,7 @@ def run_plugin(
         # A burst after an idle hour starts without a token: it fetches its own.
         forget_token(host.store, account.credentials.client_id, account.credentials.client_secret)
         setup_requests = len(state.requests())
-        pool = Workers(database, workers, mode)
+        pool = Workers(database, workers, mode, batch)
         before = time.time()
         job_ids = host.enqueue_many(workload.events)
         enqueue_seconds = time.time() - before
@@ -782,6 +784,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="process",
         help="workers as separate processes (as deployed) or threads of this process",
     )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        help="jobs each worker claims and hands to on_booking_events at once (1: one at a time)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="the burst's random seed")
     parser.add_argument(
         "--further-share", type=float, default=0.2, help="share of events for people seen"
@@ -822,8 +830,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--plot", type=Path, default=None, help="PNG file; if not given, in benchmarks/"
     )
     args = parser.parse_args(argv)
-    if args.events < 1 or args.rate < 2 or args.workers < 1 or args.naive_concurrency < 1:
-        parser.error("events, workers and naive concurrency are positive; the rate at least 2")
+    if min(args.events, args.workers, args.naive_concurrency, args.batch) < 1 or args.rate < 2:
+        parser.error("events, workers, batch and naive concurrency are positive; rate at least 2")
 
     started = machine()  # the commit the run started on, not the one at its end
     workload = make_workload(
@@ -836,11 +844,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = f"burst-rate{args.rate}-events{args.events}"
     if args.workers > 1:
         name += f"-workers{args.workers}"
+    if args.batch != DEFAULT_BATCH_SIZE:
+        name += f"-batch{args.batch}"
     out = args.out or BENCHMARKS / "results" / f"{name}.json"
     picture = args.plot or BENCHMARKS / f"{name}.png"
     print(
         f"{args.events} events {workload.type_counts()}, cases {workload.case_counts()};"
-        f" rate {args.rate}/min; {args.workers} {args.worker_mode} worker(s)",
+        f" rate {args.rate}/min; {args.workers} {args.worker_mode} worker(s),"
+        f" batches of {args.batch}",
         flush=True,
     )
 
@@ -854,6 +865,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 mode=args.worker_mode,
                 timeout=timeout,
                 scratch=scratch,
+                batch=args.batch,
             )
         ]
     finally:

@@ -1,6 +1,11 @@
 """The Snov.io account behind a connection: checking keys, connecting, and the account's
 choices (lists, custom fields, campaigns) that the settings page offers.
 
+The Snov.io client of a stored connection is kept per process (:class:`_ClientCache`), so
+events of one account reuse one HTTP connection pool: on the real Snov.io a client per
+event would cost a TCP and TLS handshake per event, and its construction most of the
+hook's CPU.
+
 Choices are cached in the host's store for a short time, so opening the settings page
 twice does not spend the rate limit twice, and a last-known copy is kept without expiry,
 so the page still renders when Snov.io cannot be reached.
@@ -8,8 +13,12 @@ so the page still renders when Snov.io cannot be reached.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
+import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +35,14 @@ from fortytwomin_snov.credentials import (
     Credentials,
 )
 from fortytwomin_snov.schemas import describe_field_errors
-from fortytwomin_snov.snov import ProspectList, SnovClient, forget_token
+from fortytwomin_snov.snov import (
+    BASE_URL_ENV,
+    RATE_LIMIT_ENV,
+    TIMEOUT_ENV,
+    ProspectList,
+    SnovClient,
+    forget_token,
+)
 from fortytwomin_snov.snov.errors import CredentialsRejected, SnovError
 from fortytwomin_snov.wording import snov_trouble
 
@@ -66,6 +82,78 @@ def _digest(api_user_id: str) -> str:
     return hashlib.sha256(api_user_id.encode()).hexdigest()[:24]
 
 
+ClientKey = tuple[str, str, str, int, str, str]
+"""(base URL setting, API user id, secret digest, store identity, rate limit and timeout
+settings): a client is reused only where a new one would be built the same way."""
+
+
+class _ClientCache:
+    """The process's Snov.io clients of stored connections, most recently used last.
+
+    Thread-safe; bounded (the oldest is closed when full); emptied at interpreter exit
+    (registered on first use, so importing the plugin changes nothing). A cached client
+    holds its store, so a store's ``id`` cannot be reused while its client is cached.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._clients: OrderedDict[ClientKey, SnovClient] = OrderedDict()
+        self._lock = threading.Lock()
+        self._registered = False
+        self.built = 0
+        """Clients built so far (what the keep-alive test counts)."""
+
+    def get(self, credentials: Credentials, store: Store) -> SnovClient:
+        secret = credentials.api_secret.get_secret_value()
+        key: ClientKey = (
+            os.environ.get(BASE_URL_ENV, ""),
+            credentials.api_user_id,
+            hashlib.sha256(secret.encode()).hexdigest(),
+            id(store),
+            os.environ.get(RATE_LIMIT_ENV, ""),
+            os.environ.get(TIMEOUT_ENV, ""),
+        )
+        evicted: list[SnovClient] = []
+        with self._lock:
+            client = self._clients.get(key)
+            if client is not None:
+                self._clients.move_to_end(key)
+                return client
+            client = SnovClient(credentials.api_user_id, credentials.api_secret, store=store)
+            self.built += 1
+            self._clients[key] = client
+            while len(self._clients) > self._size:
+                evicted.append(self._clients.popitem(last=False)[1])
+            if not self._registered:
+                atexit.register(self.close_all)
+                self._registered = True
+        for old in evicted:
+            old.close()
+        return client
+
+    def drop(self, api_user_id: str) -> None:
+        """Close every client of an account (on disconnect)."""
+        with self._lock:
+            keys = [key for key in self._clients if key[1] == api_user_id]
+            dropped = [self._clients.pop(key) for key in keys]
+        for client in dropped:
+            client.close()
+
+    def close_all(self) -> None:
+        with self._lock:
+            dropped = list(self._clients.values())
+            self._clients.clear()
+        for client in dropped:
+            client.close()
+
+    def __len__(self) -> int:
+        return len(self._clients)
+
+
+CLIENTS = _ClientCache()
+"""The process's shared clients (see :class:`_ClientCache`)."""
+
+
 class AccountList(BaseModel):
     """A list the settings page offers, with the Active campaigns that use it."""
 
@@ -99,10 +187,12 @@ class Account:
         store: Store,
         *,
         client_factory: Callable[..., SnovClient] = SnovClient,
+        shared: bool = False,
     ) -> None:
         self.credentials = credentials
         self.store = store
         self._client_factory = client_factory
+        self._shared = shared
         self._client: SnovClient | None = None
 
     def __repr__(self) -> str:
@@ -110,7 +200,11 @@ class Account:
 
     @classmethod
     def for_connection(cls, connection: Any, store: Store) -> Account:
-        """The account of a stored connection record; InvalidCredentials if it is unusable."""
+        """The account of a stored connection record; InvalidCredentials if it is unusable.
+
+        Its client is the process's shared one for these keys and this store: keys a
+        connection holds were accepted once, so they are worth a kept-alive client.
+        """
         try:
             record = Connection.model_validate(connection)
         except ValidationError as exc:
@@ -118,10 +212,12 @@ class Account:
                 f"The stored Snov.io connection is not usable ({describe_field_errors(exc)}):"
                 " connect Snov.io again"
             ) from None
-        return cls(record.credentials, store)
+        return cls(record.credentials, store, shared=True)
 
     @property
     def client(self) -> SnovClient:
+        if self._shared:
+            return CLIENTS.get(self.credentials, self.store)
         if self._client is None:
             self._client = self._client_factory(
                 self.credentials.api_user_id, self.credentials.api_secret, store=self.store
@@ -176,7 +272,9 @@ class Account:
         )
 
     def forget(self) -> None:
-        """Drop the cached token and choices (on disconnect). Nothing in Snov.io changes."""
+        """Drop the cached token, choices and clients (on disconnect). Nothing in Snov.io
+        changes."""
+        CLIENTS.drop(self.credentials.api_user_id)
         forget_token(self.store, self.credentials.api_user_id, self.credentials.api_secret)
         self.store.delete(self._choices_key(fresh=True))
         self.store.delete(self._choices_key(fresh=False))

@@ -423,7 +423,13 @@ def run_demo(
     tell.events_queued(burst)
     tell.step("Work the queue")
     calls_before = environment.api_calls()
-    summary = tell.work(host)
+    # Each demo event shows one rule of the help page: worked one at a time, none is folded
+    # into a later event's write as a batch would.
+    batch_size, host.batch_size = host.batch_size, 1
+    try:
+        summary = tell.work(host)
+    finally:
+        host.batch_size = batch_size
     tell.worked(host, summary, environment.api_calls() - calls_before)
     return DemoResult(list_id=list_id, summary=summary)
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from fortytwomin_snov import SLUG
 from fortytwomin_snov.account import Account, parse_credentials, store_of
+from fortytwomin_snov.batch import sync_events
 from fortytwomin_snov.contract.errors import InvalidCredentials, InvalidRequest
 from fortytwomin_snov.contract.hookspecs import hookimpl
 from fortytwomin_snov.contract.models import Actor
@@ -97,6 +98,23 @@ def on_booking_event(
     if integration != SLUG:
         return None
     outcome = sync_event(connection, settings, event, store_of(host))
+    _log_outcome(outcome)
+    return outcome
+
+
+@hookimpl
+def on_booking_events(
+    integration: str, connection: Any, settings: Any, events: Any, host: Any
+) -> list[JSON] | None:
+    if integration != SLUG:
+        return None
+    outcomes = sync_events(connection, settings, events, store_of(host))
+    for outcome in outcomes:
+        _log_outcome(outcome)
+    return outcomes
+
+
+def _log_outcome(outcome: JSON) -> None:
     # Codes only: the message may hold a person's email or Snov.io's own text.
     _log.log(
         _LEVELS.get(outcome["status"], logging.WARNING),
@@ -107,7 +125,6 @@ def on_booking_event(
         outcome["reason"],
         f", retry in {outcome['retry_after']:.2f} s" if "retry_after" in outcome else "",
     )
-    return outcome
 
 
 @hookimpl

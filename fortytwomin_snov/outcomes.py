@@ -1,4 +1,5 @@
-"""What ``on_booking_event`` answers: the Snov.io sync outcome and its reason codes.
+"""What ``on_booking_event`` (and ``on_booking_events``, per event) answers: the Snov.io
+sync outcome and its reason codes.
 
 :class:`SyncOutcome` narrows the contract's :class:`~fortytwomin_snov.contract.models.Outcome`
 (``schema/outcome.schema.json``, what any host acts on) to this plugin's published
@@ -25,6 +26,7 @@ OutcomeReason = Literal[
     "prospect_added",
     "prospect_updated",
     "status_updated",
+    "merged_into_batch",
     "no_target_list",
     "trigger_off",
     "no_email",
@@ -42,12 +44,14 @@ OutcomeReason = Literal[
     "invalid_event",
     "invalid_settings",
     "invalid_connection",
+    "batch_interrupted",
 ]
 REASON_STATUS: Mapping[str, str] = MappingProxyType(
     {
         "prospect_added": "synced",
         "prospect_updated": "synced",
         "status_updated": "synced",
+        "merged_into_batch": "synced",
         "no_target_list": "skipped",
         "trigger_off": "skipped",
         "no_email": "skipped",
@@ -65,6 +69,7 @@ REASON_STATUS: Mapping[str, str] = MappingProxyType(
         "invalid_event": "failed",
         "invalid_settings": "failed",
         "invalid_connection": "failed",
+        "batch_interrupted": "failed",
     }
 )
 """The status each reason code belongs to."""

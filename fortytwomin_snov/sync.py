@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -179,12 +180,19 @@ class Marks:
         else:
             self.note_step(event_id, step)
 
-    def lock_person(self, event_id: str) -> bool:
-        """Hold the person for this event; True too if this event already holds them."""
+    def lock_person(self, event_id: str, others: Sequence[str] = ()) -> bool:
+        """Hold the person for this event; True too if this event (or one of ``others``,
+        written together with it) already holds them."""
         key = f"snov:lock:{self._person}"
-        return self._store.add(key, event_id, ttl=PERSON_LOCK_TTL) or (
-            self._store.get(key) == event_id
-        )
+        if self._store.add(key, event_id, ttl=PERSON_LOCK_TTL):
+            return True
+        holder = self._store.get(key)
+        if holder == event_id:
+            return True
+        if holder is not None and holder in others:
+            self._store.set(key, event_id, ttl=PERSON_LOCK_TTL)  # the retry's holder now
+            return True
+        return False
 
     def unlock_person(self) -> None:
         self._store.delete(f"snov:lock:{self._person}")
@@ -242,28 +250,41 @@ class Membership:
     most one repeated call.
     """
 
-    def __init__(self, client: SnovClient, marks: Marks, list_id: int, event_id: str) -> None:
+    def __init__(
+        self, client: SnovClient, marks: Marks, list_id: int, event_ids: Sequence[str]
+    ) -> None:
         self._client = client
         self._marks = marks
         self._list_id = list_id
-        self._event_id = event_id
+        # Several ids when one write carries several events: each notes the step, so a
+        # retry of any of them, however the next batch groups them, goes on from there.
+        self._event_ids = tuple(event_ids)
+
+    def _last_step(self) -> str | None:
+        for event_id in self._event_ids:
+            step = self._marks.step(event_id)
+            if step is not None:
+                return step
+        return None
 
     def _add(self, fields: ProspectFields, **flags: bool) -> AddProspectResult:
         return self._client.add_prospect(self._list_id, fields, **flags)
 
     def _step(self, step: str) -> None:
-        self._marks.note_step(self._event_id, step)
+        for event_id in self._event_ids:
+            self._marks.note_step(event_id, step)
 
     def _first_add(self, fields: ProspectFields, **flags: bool) -> AddProspectResult:
         """The add that may land without our hearing of it: noted as step ``add`` while it
         may have reached Snov.io, and not at all when it surely did not."""
-        before = self._marks.step(self._event_id)
+        before = self._last_step()
         self._step("add")
         try:
             return self._add(fields, **flags)
         except (RateLimited, RequestNotSent):
             # Refused by the limiter or by a 429, or never sent: nothing landed.
-            self._marks.restore_step(self._event_id, before)
+            for event_id in self._event_ids:
+                self._marks.restore_step(event_id, before)
             raise
 
     def _joined(self, result: AddProspectResult, note: str = "") -> Written:
@@ -314,7 +335,7 @@ class Membership:
     def upsert_unknown(self, fields: ProspectFields, update: ProspectFields) -> Written:
         """A person the store does not know: add with ``fields``; if Snov.io says they are in
         the list already, write ``update`` (for a status event, only the status)."""
-        step = self._marks.step(self._event_id)
+        step = self._last_step()
         if step == "update":
             return self.update_known(update)
         if step == "duplicate":
@@ -341,7 +362,7 @@ class Membership:
         email has in another list. A person already in the list gets ``update`` (a status
         event's status) or nothing at all.
         """
-        step = self._marks.step(self._event_id)
+        step = self._last_step()
         if step == "update" and update is not None:
             return self.update_known(update)
         listed, prospect_id, elsewhere = self._listed(fields.email)
@@ -367,6 +388,51 @@ class Membership:
 # ---- the whole event -------------------------------------------------------------------
 
 
+def read_event(
+    event_document: Any, now: UtcClock = utc_now
+) -> tuple[Outcomes, Event | dict[str, Any]]:
+    """The event's outcome builder, and the parsed event or its ``invalid_event`` outcome
+    (a broken character, a schema problem, or a date more than a day ahead of ``now``)."""
+    raw = event_document if isinstance(event_document, dict) else {}
+    outcomes = Outcomes(_text(raw.get("id")), _text(raw.get("type")))
+    broken = broken_text(event_document)
+    if broken is not None:
+        return outcomes, outcomes.make(
+            "failed", "invalid_event", f"The event is not valid: {_said(broken)}"
+        )
+    try:
+        event: Event = EVENT_ADAPTER.validate_python(event_document)
+    except ValidationError as exc:
+        return outcomes, outcomes.make(
+            "failed", "invalid_event", f"The event is not valid: {describe_field_errors(exc)}."
+        )
+    ahead = future_problem(event.occurred_at, now())
+    if ahead is not None:
+        return outcomes, outcomes.make(
+            "failed", "invalid_event", f"The event is not valid: {_said(ahead)}"
+        )
+    return outcomes, event
+
+
+def read_settings(settings_document: Any) -> Settings | str:
+    """The parsed settings, or why they are not valid (for an ``invalid_settings`` outcome)."""
+    broken = broken_text(settings_document)
+    if broken is not None:
+        return f"The saved settings are not valid: {_said(broken)}"
+    try:
+        return Settings.model_validate(settings_document)
+    except ValidationError as exc:
+        return f"The saved settings are not valid: {describe_field_errors(exc)}."
+
+
+def invalid_settings(outcomes: Outcomes, message: str) -> dict[str, Any]:
+    return outcomes.make("failed", "invalid_settings", message, blocked_on="settings")
+
+
+def invalid_connection(outcomes: Outcomes, error: InvalidCredentials) -> dict[str, Any]:
+    return outcomes.make("failed", "invalid_connection", str(error), blocked_on="credentials")
+
+
 def sync_event(
     connection: Any,
     settings_document: Any,
@@ -376,44 +442,19 @@ def sync_event(
     now: UtcClock = utc_now,
 ) -> dict[str, Any]:
     """Sync one event; the outcome as JSON. Never raises for bad input or Snov.io trouble."""
-    raw = event_document if isinstance(event_document, dict) else {}
-    outcomes = Outcomes(_text(raw.get("id")), _text(raw.get("type")))
-    broken = broken_text(event_document)
-    if broken is not None:
-        return outcomes.make("failed", "invalid_event", f"The event is not valid: {_said(broken)}")
-    try:
-        event: Event = EVENT_ADAPTER.validate_python(event_document)
-    except ValidationError as exc:
-        return outcomes.make(
-            "failed", "invalid_event", f"The event is not valid: {describe_field_errors(exc)}."
-        )
-    ahead = future_problem(event.occurred_at, now())
-    if ahead is not None:
-        return outcomes.make("failed", "invalid_event", f"The event is not valid: {_said(ahead)}")
-    broken = broken_text(settings_document)
-    if broken is not None:
-        return outcomes.make(
-            "failed",
-            "invalid_settings",
-            f"The saved settings are not valid: {_said(broken)}",
-            blocked_on="settings",
-        )
-    try:
-        settings = Settings.model_validate(settings_document)
-    except ValidationError as exc:
-        return outcomes.make(
-            "failed",
-            "invalid_settings",
-            f"The saved settings are not valid: {describe_field_errors(exc)}.",
-            blocked_on="settings",
-        )
+    outcomes, event = read_event(event_document, now)
+    if isinstance(event, dict):
+        return event
+    settings = read_settings(settings_document)
+    if isinstance(settings, str):
+        return invalid_settings(outcomes, settings)
     target = target_of(event, settings)
     if isinstance(target, Skip):
         return outcomes.skip(target)
     try:
         account = Account.for_connection(connection, store)
     except InvalidCredentials as error:
-        return outcomes.make("failed", "invalid_connection", str(error), blocked_on="credentials")
+        return invalid_connection(outcomes, error)
     with account:
         return _sync_person(event, settings, target, account, outcomes)
 
@@ -447,7 +488,7 @@ def _sync_person(
         if isinstance(decision, Skip):
             outcome = outcomes.skip(decision)
         else:
-            outcome = _apply(decision, account, marks, outcomes, event.id)
+            outcome = apply_plan(decision, account, marks, outcomes, (event.id,))
     except BaseException:
         if claim == "claimed":
             marks.unlock_person()
@@ -464,11 +505,13 @@ def _sync_person(
     return outcome
 
 
-def _apply(
-    plan: Plan, account: Account, marks: Marks, outcomes: Outcomes, event_id: str
+def apply_plan(
+    plan: Plan, account: Account, marks: Marks, outcomes: Outcomes, event_ids: Sequence[str]
 ) -> dict[str, Any]:
-    """Carry out the plan: the person into the list, and the outcome Snov.io's answers earn."""
-    membership = Membership(account.client, marks, plan.list_id, event_id)
+    """Carry out the plan: the person into the list, and the outcome Snov.io's answers earn.
+
+    ``event_ids``: the events the write carries (their steps are noted together)."""
+    membership = Membership(account.client, marks, plan.list_id, event_ids)
     try:
         if plan.route == "add_unless_present":
             written = membership.add_unless_present(plan.fields, plan.update)

@@ -25,6 +25,7 @@ FIRSTRESULT = {
     "validate_settings",
     "run_settings_action",
     "on_booking_event",
+    "on_booking_events",
 }
 ALL_HOOKS = FIRSTRESULT | {"integration_manifest", "disconnect"}
 

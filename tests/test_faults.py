@@ -552,8 +552,10 @@ def idle_wait(shared_clock: ManualClock) -> IdleWait:
 
 @pytest.fixture
 def host(tmp_path: Path, shared_clock: ManualClock, idle_wait: IdleWait) -> Iterator[ReferenceHost]:
+    # One job at a time: each event's own outcome is what these tests pin; batches, which
+    # fold a person's events into one write, are tested in test_sync_batch and test_host_batch.
     with ReferenceHost(
-        tmp_path / "host.db", clock=shared_clock, sleep=idle_wait, environ={}
+        tmp_path / "host.db", clock=shared_clock, sleep=idle_wait, environ={}, batch_size=1
     ) as made:
         yield made
 

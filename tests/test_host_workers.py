@@ -35,6 +35,9 @@ LOOKUP = "/v1/get-prospects-by-email"
 ADD_PROSPECT = "/v1/add-prospect-to-list"
 ADMIN = {"id": "usr_admin", "role": "admin"}
 EVENTS = 30
+BATCH = 5
+"""Jobs a worker claims at once: a killed worker strands its batch until the lease runs
+out, so four kills must leave jobs for the next worker to print lines about."""
 
 WORKER = textwrap.dedent(
     """
@@ -45,7 +48,7 @@ WORKER = textwrap.dedent(
         entry = attempt.entry
         print(host.worker_id, entry.job_id, entry.attempt, entry.status, flush=True)
 
-    with ReferenceHost(sys.argv[1]) as host:
+    with ReferenceHost(sys.argv[1], batch_size=int(sys.argv[3])) as host:
         host.manifest()  # load the plugin before the start signal
         if sys.argv[2] == "wait":
             sys.stdin.readline()
@@ -68,7 +71,14 @@ class Worker:
         self.errors = database.with_name(f"worker-{time.monotonic_ns()}.err")
         with self.errors.open("w") as errors:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", WORKER, str(database), "wait" if wait else "go"],
+                [
+                    sys.executable,
+                    "-c",
+                    WORKER,
+                    str(database),
+                    "wait" if wait else "go",
+                    str(BATCH),
+                ],
                 env=env,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,

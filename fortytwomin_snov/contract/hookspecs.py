@@ -223,6 +223,44 @@ def on_booking_event(
     """
 
 
+@hookspec(firstresult=True)
+def on_booking_events(
+    integration: str,
+    connection: dict[str, JSON],
+    settings: dict[str, JSON],
+    events: list[dict[str, JSON]],
+    host: Host | None,
+) -> list[dict[str, JSON]] | None:
+    """Sync a batch of events of one connection and say what happened to each.
+
+    Optional: a host calls it where the integration's plugin implements it, and sends the
+    events one at a time through ``on_booking_event`` otherwise. An implementation may
+    write what several events say about one record once (for Snov.io: once per person,
+    with the latest status and the newest details); it must record every event's
+    idempotency mark as ``on_booking_event`` would.
+
+    Args:
+        integration: the slug of the integration the host means.
+        connection: the record ``connect`` returned.
+        settings: the saved settings (as ``validate_settings`` returned them).
+        events: the events (each ``schema/booking-event.schema.json``), in the order the
+            host took them; each ``event["id"]`` is its idempotency key.
+        host: the host's services, as for ``on_booking_event``.
+
+    Returns:
+        One outcome per event, in the order given (each as ``on_booking_event`` returns
+        it). An event written together with another reports that write's result under a
+        reason of its own (Snov.io: ``synced``, ``merged_into_batch``). A problem met in
+        the middle leaves the events before it as they are and gives the rest their own
+        ``deferred`` or ``failed`` outcome. ``None`` when ``integration`` is not this
+        plugin's.
+
+    Raises:
+        Nothing: as ``on_booking_event``, every problem is an outcome, and an unexpected
+        one in the middle of a batch is the outcome of the events it stopped.
+    """
+
+
 @hookspec
 def disconnect(integration: str, connection: dict[str, JSON], host: Host | None) -> None:
     """Forget what the plugin cached for a connection the host is removing.

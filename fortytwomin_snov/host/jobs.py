@@ -32,6 +32,8 @@ reasons (the plugin's own reasons are its business and pass through unread):
 ``no_plugin``               failed: no installed plugin answered for the integration slug.
 ``plugin_error``            failed: the plugin raised instead of answering.
 ``invalid_outcome``         failed: the plugin's answer is not a sync outcome.
+``unreadable_job``          failed: the job's stored event is not a JSON object (a damaged
+                            row); it is set aside so that the other jobs are worked.
 ==========================  =================================================================
 
 This module stays whole (about 700 lines): the job's states, its rows and every query that
@@ -73,6 +75,7 @@ NO_SETTINGS = "no_settings"
 NO_PLUGIN = "no_plugin"
 PLUGIN_ERROR = "plugin_error"
 INVALID_OUTCOME = "invalid_outcome"
+UNREADABLE_JOB = "unreadable_job"
 
 
 def iso_time(moment: float | None) -> str | None:
@@ -301,12 +304,13 @@ class Job:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
+        """The job of a row; a damaged event reads as ``{}`` (see :func:`stored_event`)."""
         return cls(
             id=row["id"],
             integration=row["integration"],
             event_id=row["event_id"],
             event_type=row["event_type"],
-            event=json.loads(row["event"]),
+            event=stored_event(row["event"]) or {},
             state=row["state"],
             blocked_on=row["blocked_on"],
             attempts=row["attempts"],
@@ -431,33 +435,87 @@ def insert_jobs(
     return ids
 
 
-def claim_job(
-    tx: sqlite3.Connection, integration: str, *, worker: str, now: float, lease: float
-) -> Job | None:
-    """Take the next due job (queued and due, or running with a lease run out) for ``worker``."""
+def stored_event(text: object) -> dict[str, Any] | None:
+    """A job row's event, or None when the stored text is not a JSON object."""
+    if not isinstance(text, str):
+        return None
+    try:
+        event = json.loads(text)
+    except ValueError:  # JSONDecodeError, and text Python's json refuses outright
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def claim_jobs(
+    tx: sqlite3.Connection,
+    integration: str,
+    *,
+    worker: str,
+    now: float,
+    lease: float,
+    limit: int,
+) -> list[Job]:
+    """Take up to ``limit`` due jobs of one integration for ``worker`` (jobs whose lease ran
+    out first, then queued ones by ``run_after``), in the caller's transaction.
+
+    A job whose stored event cannot be read is set aside instead (state ``failed``, with an
+    ``unreadable_job`` log entry), so that one damaged row never stops the queue.
+    """
+    claimed: list[Job] = []
+    while len(claimed) < limit:
+        rows = _due_rows(tx, integration, now=now, limit=limit - len(claimed))
+        if not rows:
+            break
+        for row in rows:
+            tx.execute(
+                "UPDATE jobs SET state = 'running', worker = ?, lease_until = ?,"
+                " attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                (worker, now + lease, now, row["id"]),
+            )
+            stored = tx.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
+            job = Job.from_row(stored)
+            if stored_event(stored["event"]) is not None:
+                claimed.append(job)
+                continue
+            record_attempt(
+                tx,
+                job,
+                Outcome.of_host(
+                    "failed",
+                    UNREADABLE_JOB,
+                    "The queued event of this job cannot be read (its stored JSON is damaged),"
+                    " so it was set aside: queue the event again.",
+                ),
+                now=now,
+            )
+    return claimed
+
+
+def _due_rows(tx: sqlite3.Connection, integration: str, *, now: float, limit: int) -> list[Any]:
     # Two lookups, each along the jobs_due index: one query with OR made SQLite sort every
     # due job on each claim (about 10 ms a claim with 100,000 queued). A job whose worker
     # died (its lease ran out) goes first: it is the oldest work.
-    row = (
-        tx.execute(
-            "SELECT id FROM jobs WHERE integration = ? AND state = 'running' AND lease_until <= ?"
-            " LIMIT 1",
-            (integration, now),
-        ).fetchone()
-        or tx.execute(
+    rows: list[Any] = tx.execute(
+        "SELECT id FROM jobs WHERE integration = ? AND state = 'running' AND lease_until <= ?"
+        " LIMIT ?",
+        (integration, now, limit),
+    ).fetchall()
+    if len(rows) < limit:
+        rows += tx.execute(
             "SELECT id FROM jobs WHERE integration = ? AND state = 'queued' AND run_after <= ?"
-            " ORDER BY run_after, id LIMIT 1",
-            (integration, now),
-        ).fetchone()
-    )
-    if row is None:
-        return None
-    tx.execute(
-        "UPDATE jobs SET state = 'running', worker = ?, lease_until = ?,"
-        " attempts = attempts + 1, updated_at = ? WHERE id = ?",
-        (worker, now + lease, now, row["id"]),
-    )
-    return get_job(tx, row["id"])
+            " ORDER BY run_after, id LIMIT ?",
+            (integration, now, limit - len(rows)),
+        ).fetchall()
+    return rows
+
+
+def claim_job(
+    tx: sqlite3.Connection, integration: str, *, worker: str, now: float, lease: float
+) -> Job | None:
+    """Take the next due job (queued and due, or running with a lease run out) for ``worker``;
+    damaged rows met on the way are set aside as :func:`claim_jobs` does."""
+    claimed = claim_jobs(tx, integration, worker=worker, now=now, lease=lease, limit=1)
+    return claimed[0] if claimed else None
 
 
 def _holds(tx: sqlite3.Connection, job: Job) -> bool:

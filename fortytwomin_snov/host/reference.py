@@ -45,9 +45,15 @@ with the host's own reason (``not_connected``, ``connection_unreadable``,
 (``plugin_error``) or answers with something that is not an outcome
 (``invalid_outcome``) fails the job with a log entry; the worker goes on.
 
-Durability: a worker claims a job in one transaction (so two workers, in any processes,
-never hold one job), holds it under a lease that a background thread renews while the
-plugin works, and writes the log entry and the job's new state in one transaction. A
+A worker claims up to ``batch_size`` (default 20) due jobs of one integration at once and
+hands them to the plugin's ``on_booking_events`` in one call; a plugin without that hook
+gets them one at a time through ``on_booking_event``. A job whose stored event cannot be
+read (a damaged row) is set aside as ``failed`` with an ``unreadable_job`` log entry, and
+the queue goes on.
+
+Durability: a worker claims jobs in one transaction (so two workers, in any processes,
+never hold one job), holds them under a lease that a background thread renews while the
+plugin works, and writes the log entries and the jobs' new states in one transaction. A
 worker killed at any point leaves either the job queued (nothing happened), or the job
 running under a lease that runs out (default 120 s), after which any worker takes it
 again: at most the one call to the service in flight is repeated, and the plugin's idempotency
@@ -107,6 +113,8 @@ Sleep = Callable[[float], None]
 
 DEFAULT_LEASE = 120.0
 """Seconds a worker holds a job before another may take it (renewed while it works)."""
+DEFAULT_BATCH_SIZE = 20
+"""Due jobs of one integration a worker claims and hands the plugin at once."""
 
 
 class ReferenceHost:
@@ -129,6 +137,9 @@ class ReferenceHost:
         worker_id: names this worker in the jobs it holds; default host name, pid and a
             random suffix.
         busy_timeout: seconds to wait for another process's write lock.
+        batch_size: due jobs of one integration :meth:`work` claims at once and hands to
+            ``on_booking_events`` where the plugin implements it (else one at a time to
+            ``on_booking_event``).
     """
 
     def __init__(
@@ -143,9 +154,13 @@ class ReferenceHost:
         environ: Mapping[str, str] | None = None,
         worker_id: str | None = None,
         busy_timeout: float = 30.0,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         if lease <= 0:
             raise ValueError("a lease lasts a positive number of seconds")
+        if batch_size < 1:
+            raise ValueError("a batch holds at least one job")
+        self.batch_size = batch_size
         self._integration = integration
         self.path = Path(database) if database is not None else default_database_path()
         self.lease = lease
@@ -541,6 +556,13 @@ class ReferenceHost:
         None when no job is due."""
         return self._the_worker().work_once()
 
+    def work_batch(self, limit: int | None = None) -> list[Attempt]:
+        """Claim up to ``limit`` (default :attr:`batch_size`) due jobs of one integration in
+        one transaction, run them through ``on_booking_events`` in one call (one at a time
+        through ``on_booking_event`` for a plugin without it) and record every attempt in
+        one transaction; [] when no job is due."""
+        return self._the_worker().work_batch(limit)
+
     def work(
         self,
         *,
@@ -550,7 +572,7 @@ class ReferenceHost:
         max_attempts: int | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
     ) -> WorkSummary:
-        """Work the queue: each due job in turn, waiting when none is due.
+        """Work the queue: due jobs in batches of :attr:`batch_size`, waiting when none is due.
 
         Returns when ``stop`` is set (checked between attempts and while waiting; an attempt
         under way is finished first), after ``max_attempts`` attempts, or, with

@@ -1,4 +1,5 @@
-"""The queue worker: claims due jobs, runs each through ``on_booking_event`` and records the
+"""The queue worker: claims due jobs, runs them through ``on_booking_events`` (a batch) or
+``on_booking_event`` (one at a time, for a plugin without the batch hook) and records each
 attempt (see :mod:`.reference` for what a job does after each outcome).
 
 A :class:`Worker` works the jobs of a set of integrations on one database, taking them in
@@ -8,10 +9,14 @@ integration alone for that long (at most :data:`MAX_DEFER_PAUSE`), since a servi
 says "later" for one job (a spent rate-limit budget, an outage) would say it for the next
 one too; other integrations' jobs run meanwhile.
 
-Durability: a job is claimed in one transaction (two workers, in any processes, never hold
+A batch is up to ``host.batch_size`` due jobs of one integration (one connection), claimed
+in one transaction and given to the plugin in one call, so that it can write what several
+events say about one record once.
+
+Durability: jobs are claimed in one transaction (two workers, in any processes, never hold
 one job), held under a lease that a background thread renews while the plugin works, and
-its log entry and new state are written in one transaction. ``KeyboardInterrupt`` (or any
-exception) during an attempt gives the job back at once, untried.
+their log entries and new states are written in one transaction. ``KeyboardInterrupt`` (or
+any exception) during an attempt gives the jobs back at once, untried.
 """
 
 from __future__ import annotations
@@ -21,12 +26,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fortytwomin_snov.contract.errors import IntegrationError
 from fortytwomin_snov.host import jobs, records
 from fortytwomin_snov.host.errors import SecretKeyError
-from fortytwomin_snov.host.jobs import Attempt, Job, Outcome
+from fortytwomin_snov.host.jobs import Attempt, BlockedOn, Job, Outcome
 from fortytwomin_snov.host.records import Snapshot, WorkSummary
 
 if TYPE_CHECKING:
@@ -62,38 +67,66 @@ class Worker:
 
     def work_once(self) -> Attempt | None:
         """Claim one due job, run it and record the attempt; None when no job is due."""
+        attempts = self.work_batch(limit=1)
+        return attempts[0] if attempts else None
+
+    def work_batch(self, limit: int | None = None) -> list[Attempt]:
+        """Claim up to ``limit`` (default ``host.batch_size``) due jobs of one integration,
+        run them in one plugin call where the plugin takes batches, and record each attempt;
+        [] when no job is due."""
         host = self._host
-        job: Job | None = None
+        size = max(1, host.batch_size if limit is None else limit)
+        if not _takes_batches(host):
+            # One at a time: jobs claimed ahead would only wait under this worker's lease.
+            size = 1
+        claimed: list[Job] = []
         with host.database.transaction() as tx:
             for slug in self._claimable():
-                job = jobs.claim_job(
-                    tx, slug, worker=host.worker_id, now=self._now(), lease=host.lease
+                claimed = jobs.claim_jobs(
+                    tx, slug, worker=host.worker_id, now=self._now(), lease=host.lease, limit=size
                 )
-                if job is not None:
+                if claimed:
                     break
-        if job is None:
-            return None
-        self._turn = (self._integrations.index(job.integration) + 1) % len(self._integrations)
+        if not claimed:
+            return []
+        slug = claimed[0].integration
+        self._turn = (self._integrations.index(slug) + 1) % len(self._integrations)
         try:
-            with self._renewing_lease(job):
+            with self._renewing_lease(claimed):
                 with host.database.read() as db:
-                    snapshot = records.read_snapshot(db, job.integration)
-                outcome = self._run(job, snapshot)
+                    snapshot = records.read_snapshot(db, slug)
+                outcomes = self._run(claimed, snapshot)
             with host.database.transaction() as tx:
-                blocked_on = outcome.blocked_on
-                fixed = blocked_on is not None and records.current_revision(
-                    tx, job.integration, blocked_on
-                ) != snapshot.revision(blocked_on)
-                attempt = jobs.record_attempt(tx, job, outcome, now=self._now(), cause_fixed=fixed)
+                revisions = {
+                    blocker: records.current_revision(tx, slug, blocker)
+                    != snapshot.revision(blocker)
+                    for blocker in jobs.BLOCKERS
+                }
+                now = self._now()
+                attempts = [
+                    jobs.record_attempt(
+                        tx,
+                        job,
+                        outcome,
+                        now=now,
+                        cause_fixed=outcome.blocked_on is not None
+                        and revisions[outcome.blocked_on],
+                    )
+                    for job, outcome in zip(claimed, outcomes, strict=True)
+                ]
         except BaseException:
-            self._give_back(job)
+            self._give_back(claimed)
             raise
-        entry = attempt.entry
-        if entry.status == "deferred" and entry.retry_after:
-            self._held_until[job.integration] = self._now() + min(
-                entry.retry_after, MAX_DEFER_PAUSE
-            )
-        return attempt
+        waits = [
+            attempt.entry.retry_after
+            for attempt in attempts
+            if attempt.entry.status == "deferred" and attempt.entry.retry_after
+        ]
+        if waits:
+            # The soonest a deferred job comes due: before that, the service would most
+            # likely say "later" again (see the module documentation).
+            self._held_until[slug] = self._now() + min(min(waits), MAX_DEFER_PAUSE)
+        return attempts
 
     def work(
         self,
@@ -112,12 +145,16 @@ class Worker:
                 return summary
             if max_attempts is not None and summary.attempts >= max_attempts:
                 return summary
-            attempt = self.work_once()
-            if attempt is not None:
+            limit = self._host.batch_size
+            if max_attempts is not None:
+                limit = min(limit, max_attempts - summary.attempts)
+            attempts = self.work_batch(limit)
+            for attempt in attempts:
                 summary.attempts += 1
                 summary.statuses[attempt.entry.status] += 1
                 if on_progress is not None:
                     on_progress(attempt)
+            if attempts:
                 continue
             now = self._now()
             with self._host.database.read() as db:
@@ -145,30 +182,31 @@ class Worker:
         else:
             time.sleep(seconds)
 
-    def _give_back(self, job: Job) -> None:
+    def _give_back(self, claimed: Sequence[Job]) -> None:
         try:
             with self._host.database.transaction() as tx:
-                jobs.release_job(tx, job, now=self._now())
+                for job in claimed:
+                    jobs.release_job(tx, job, now=self._now())
         except sqlite3.Error:
-            pass  # the lease runs out on its own and another worker takes the job
+            pass  # the leases run out on their own and another worker takes the jobs
 
     @contextmanager
-    def _renewing_lease(self, job: Job) -> Iterator[None]:
-        """Renew the job's lease in the background while the plugin works on it."""
+    def _renewing_lease(self, claimed: Sequence[Job]) -> Iterator[None]:
+        """Renew the jobs' leases in the background while the plugin works on them."""
         done = threading.Event()
         host = self._host
 
         def renew() -> None:
-            while not done.wait(host.lease / 4):
+            held = list(claimed)
+            while held and not done.wait(host.lease / 4):
                 try:
                     with host.database.transaction() as tx:
-                        held = jobs.extend_lease(tx, job, until=self._now() + host.lease)
+                        until = self._now() + host.lease
+                        held = [job for job in held if jobs.extend_lease(tx, job, until=until)]
                 except sqlite3.Error:
-                    continue  # try again at the next beat; the lease still has time
-                if not held:
-                    return
+                    continue  # try again at the next beat; the leases still have time
 
-        beat = threading.Thread(target=renew, name=f"lease-{job.id}", daemon=True)
+        beat = threading.Thread(target=renew, name=f"lease-{claimed[0].id}", daemon=True)
         beat.start()
         try:
             yield
@@ -176,60 +214,132 @@ class Worker:
             done.set()
             beat.join()
 
-    def _run(self, job: Job, snapshot: Snapshot) -> Outcome:
-        """One attempt: the plugin's outcome, or the host's reason for not asking it."""
-        host = self._host.for_integration(job.integration)
-        email = jobs.event_email(job.event)
+    def _run(self, claimed: Sequence[Job], snapshot: Snapshot) -> list[Outcome]:
+        """One attempt at each job: the plugin's outcomes, or the host's reason for not
+        asking it."""
+        host = self._host.for_integration(claimed[0].integration)
         name = host.display_name
+        refusal: tuple[str, str, BlockedOn] | None = None
+        connection: dict[str, Any] | None = None
         if snapshot.public is None:
-            return Outcome.of_host(
-                "failed",
+            refusal = (
                 jobs.NOT_CONNECTED,
                 f"{name} is not connected: connect it, and this sync runs again.",
-                email=email,
-                blocked_on="credentials",
+                "credentials",
             )
-        try:
-            connection = host.open_connection(snapshot)
-        except SecretKeyError as error:
-            return Outcome.of_host(
-                "failed",
-                jobs.CONNECTION_UNREADABLE,
-                f"{error}; once connected again, this sync runs again.",
-                email=email,
-                blocked_on="credentials",
-            )
-        if snapshot.settings is None:
-            return Outcome.of_host(
-                "failed",
+        else:
+            try:
+                connection = host.open_connection(snapshot)
+            except SecretKeyError as error:
+                refusal = (
+                    jobs.CONNECTION_UNREADABLE,
+                    f"{error}; once connected again, this sync runs again.",
+                    "credentials",
+                )
+        if refusal is None and snapshot.settings is None:
+            refusal = (
                 jobs.NO_SETTINGS,
                 f"No {name} settings are saved yet: save them, and this sync runs again.",
-                email=email,
-                blocked_on="settings",
+                "settings",
             )
+        if refusal is not None or connection is None or snapshot.settings is None:
+            assert refusal is not None
+            reason, message, blocked_on = refusal
+            return [
+                Outcome.of_host(
+                    "failed",
+                    reason,
+                    message,
+                    email=jobs.event_email(job.event),
+                    blocked_on=blocked_on,
+                )
+                for job in claimed
+            ]
+        call = _PluginCall(host, connection, snapshot.settings)
+        batched = call.batch(claimed)
+        if batched is not None:
+            return batched
+        return [call.one(job) for job in claimed]
+
+
+def _takes_batches(host: ReferenceHost) -> bool:
+    """Whether any installed plugin implements ``on_booking_events``."""
+    caller = getattr(host.plugin_manager.hook, "on_booking_events", None)
+    return caller is not None and bool(caller.get_hookimpls())
+
+
+class _PluginCall:
+    """The plugin's hooks for one integration, connection and settings."""
+
+    def __init__(
+        self, host: ReferenceHost, connection: dict[str, Any], settings: dict[str, Any]
+    ) -> None:
+        self._host = host
+        self._connection = connection
+        self._settings = settings
+
+    def _raised(self, error: Exception, email: str | None) -> Outcome:
+        name = self._host.display_name
+        if isinstance(error, IntegrationError):
+            message = f"The {name} plugin raised an error instead of answering: {error}"
+        else:
+            # Only the type: the text of an unexpected error may hold anything.
+            message = f"The {name} plugin failed unexpectedly ({type(error).__name__})."
+        return Outcome.of_host("failed", jobs.PLUGIN_ERROR, message, email=email)
+
+    def batch(self, claimed: Sequence[Job]) -> list[Outcome] | None:
+        """``on_booking_events``; None where no plugin answers it for the integration (not
+        implemented, or implemented by other integrations' plugins only)."""
+        if not _takes_batches(self._host):
+            return None
+        caller = self._host.plugin_manager.hook.on_booking_events
+        emails = [jobs.event_email(job.event) for job in claimed]
         try:
-            answer = host.plugin_manager.hook.on_booking_event(
-                integration=job.integration,
-                connection=connection,
-                settings=snapshot.settings,
-                event=job.event,
-                host=host,
-            )
-        except IntegrationError as error:
-            return Outcome.of_host(
-                "failed",
-                jobs.PLUGIN_ERROR,
-                f"The {name} plugin raised an error instead of answering: {error}",
-                email=email,
+            answer = caller(
+                integration=claimed[0].integration,
+                connection=self._connection,
+                settings=self._settings,
+                events=[job.event for job in claimed],
+                host=self._host,
             )
         except Exception as error:  # noqa: BLE001 - a plugin bug must not stop the worker
-            # Only the type: the text of an unexpected error may hold anything.
-            return Outcome.of_host(
-                "failed",
-                jobs.PLUGIN_ERROR,
-                f"The {name} plugin failed unexpectedly ({type(error).__name__}).",
-                email=email,
+            return [self._raised(error, email) for email in emails]
+        if answer is None:
+            return None
+        if not isinstance(answer, list) or len(answer) != len(claimed):
+            problem = (
+                f"{len(answer)} outcomes for {len(claimed)} events"
+                if isinstance(answer, list)
+                else f"a {type(answer).__name__}, not a list"
             )
+            return [
+                Outcome.of_host(
+                    "failed",
+                    jobs.INVALID_OUTCOME,
+                    f"The plugin answered a batch with something that is not one outcome per"
+                    f" event ({problem}).",
+                    email=email,
+                )
+                for email in emails
+            ]
+        return [
+            Outcome.from_plugin(item, email=email)
+            for item, email in zip(answer, emails, strict=True)
+        ]
+
+    def one(self, job: Job) -> Outcome:
+        """``on_booking_event`` for one job."""
+        email = jobs.event_email(job.event)
+        try:
+            answer = self._host.plugin_manager.hook.on_booking_event(
+                integration=job.integration,
+                connection=self._connection,
+                settings=self._settings,
+                event=job.event,
+                host=self._host,
+            )
+        except Exception as error:  # noqa: BLE001 - a plugin bug must not stop the worker
+            return self._raised(error, email)
         if answer is None:
             return Outcome.of_host(
                 "failed",

@@ -46,7 +46,7 @@ from fortytwomin_snov.host.cli.output import (
     visible,
 )
 from fortytwomin_snov.host.jobs import STATUSES, Attempt, Status, validate_event
-from fortytwomin_snov.host.reference import ReferenceHost, WorkSummary
+from fortytwomin_snov.host.reference import DEFAULT_BATCH_SIZE, ReferenceHost, WorkSummary
 
 
 @cli.command()
@@ -145,13 +145,24 @@ def _json_documents(text: str) -> tuple[list[tuple[int, Any]], list[tuple[int, s
     is_flag=True,
     help="Stop once no job is queued or running (default: run until Ctrl-C, as a service).",
 )
-def work(database: Path | None, integration: str | None, until_empty: bool) -> None:
+@click.option(
+    "--batch",
+    "batch_size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Due jobs of one integration handed to its plugin at once.",
+)
+def work(
+    database: Path | None, integration: str | None, until_empty: bool, batch_size: int
+) -> None:
     """Sync queued events, each integration under its service's limits.
 
-    Ctrl-C (or SIGTERM) stops after the sync under way; a second Ctrl-C stops at once and
-    gives that job back to the queue.
+    Ctrl-C (or SIGTERM) stops after the batch under way; a second Ctrl-C stops at once and
+    gives its jobs back to the queue.
     """
     host = open_host(database, integration) if integration else ReferenceHost(database)
+    host.batch_size = batch_size
     with host:
         summary = work_with_progress(host, until_empty=until_empty)
         after_work(host, summary)
