@@ -6,6 +6,7 @@ without the store; ``connect`` and ``validate_settings`` raise the contract's
 StoreUnavailable with a message for the admin.
 """
 
+# ruff: noqa: F811 - the fixtures imported from test_sync are parameters here
 from __future__ import annotations
 
 import json
@@ -264,4 +265,3 @@ def test_connect_and_validate_settings_raise_the_contracts_error(snov: Snov) -> 
             settings=snov.sync.settings,
             host=DownHost(store),
         )
-
