@@ -19,15 +19,20 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from fortytwomin_snov.contract.errors import IntegrationError, InvalidCredentials, PermissionDenied
+from fortytwomin_snov.contract.errors import (
+    IntegrationError,
+    InvalidCredentials,
+    PermissionDenied,
+    StoreUnavailable,
+)
 from fortytwomin_snov.contract.models import Actor
-from fortytwomin_snov.contract.store import MemoryStore, Store
+from fortytwomin_snov.contract.store import MemoryStore, Op, Result, Store, apply
 from fortytwomin_snov.credentials import (
     Connection,
     CredentialAccount,
@@ -60,11 +65,110 @@ def _process_store() -> MemoryStore:
 
 
 def store_of(host: Any) -> Store:
-    """``host.store``, or a process-local memory store when the host lends none."""
+    """``host.store`` behind a :class:`GuardedStore`, or a process-local memory store when the
+    host lends none."""
     store = getattr(host, "store", None)
     if store is not None:
-        return store  # type: ignore[no-any-return]
+        return _GUARDS.get(store)
     return _process_store()
+
+
+class GuardedStore:
+    """A host's store whose failures all arrive as the contract's StoreUnavailable.
+
+    The contract lets a store raise only StoreUnavailable (and ValueError from ``incr``), but
+    a host's own store may let its driver's errors through (SQLite's "database is locked",
+    a socket error): the sync turns StoreUnavailable into a ``store_unavailable`` outcome, so
+    nothing else may escape as an unexplained exception. The driver's message is left out:
+    it may name a connection string with a password.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __repr__(self) -> str:
+        return f"GuardedStore({self.store!r})"
+
+    def _failed(self, error: Exception) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"The shared store ({type(self.store).__name__}) failed"
+            f" ({type(error).__name__}); try again later"
+        )
+
+    def get(self, key: str) -> str | None:
+        try:
+            return self.store.get(key)
+        except (StoreUnavailable, ValueError):
+            raise
+        except Exception as error:  # noqa: BLE001 - any failure of the host's store
+            raise self._failed(error) from None
+
+    def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        try:
+            self.store.set(key, value, ttl)
+        except (StoreUnavailable, ValueError):
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise self._failed(error) from None
+
+    def add(self, key: str, value: str, ttl: float | None = None) -> bool:
+        try:
+            return self.store.add(key, value, ttl)
+        except (StoreUnavailable, ValueError):
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise self._failed(error) from None
+
+    def delete(self, key: str) -> None:
+        try:
+            self.store.delete(key)
+        except (StoreUnavailable, ValueError):
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise self._failed(error) from None
+
+    def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        try:
+            return self.store.incr(key, amount, ttl)
+        except (StoreUnavailable, ValueError):
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise self._failed(error) from None
+
+    def apply(self, ops: Sequence[Op]) -> list[Result]:
+        try:
+            return apply(self.store, ops)
+        except (StoreUnavailable, ValueError):
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise self._failed(error) from None
+
+
+class _Guards:
+    """One :class:`GuardedStore` per host store, so that the client cache (keyed on the
+    store's identity) keeps reusing one client. Bounded; a guard holds its store, so a
+    store's ``id`` is never reused while its guard is kept."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._guards: OrderedDict[int, GuardedStore] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, store: Store) -> Store:
+        if isinstance(store, GuardedStore | MemoryStore):
+            return store  # a MemoryStore raises nothing of a backend's
+        with self._lock:
+            guard = self._guards.get(id(store))
+            if guard is None:
+                guard = self._guards[id(store)] = GuardedStore(store)
+                while len(self._guards) > self._size:
+                    self._guards.popitem(last=False)
+            else:
+                self._guards.move_to_end(id(store))
+            return guard
+
+
+_GUARDS = _Guards()
 
 
 def parse_credentials(document: Any) -> Credentials:

@@ -10,7 +10,8 @@ write carries.
 
 The event whose data the write ends with (the newest) reports what Snov.io did; the others
 it carries are ``synced`` with ``merged_into_batch``. A problem of the whole account or
-service (the rate limit, an outage, rejected keys, a deleted list) stops the batch: the
+service (the rate limit, an outage of Snov.io or of the host's store, rejected keys, a
+deleted list) stops the batch: the
 people already written stay synced, the rest get that outcome without a request.
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fortytwomin_snov.account import Account
-from fortytwomin_snov.contract.errors import InvalidCredentials
+from fortytwomin_snov.contract.errors import InvalidCredentials, StoreUnavailable
 from fortytwomin_snov.contract.store import Store
 from fortytwomin_snov.mapping import Event
 from fortytwomin_snov.rules import History, Plan, Skip, Target, decide, target_of
@@ -36,12 +37,19 @@ from fortytwomin_snov.sync import (
     invalid_settings,
     read_event,
     read_settings,
+    store_unavailable,
 )
 
 JSON = dict[str, Any]
 
 STOPPING_REASONS = frozenset(
-    {"rate_limited", "snov_unavailable", "credentials_rejected", "list_not_found"}
+    {
+        "rate_limited",
+        "snov_unavailable",
+        "store_unavailable",
+        "credentials_rejected",
+        "list_not_found",
+    }
 )
 """Reasons that hold for every person of the account: the rest of the batch is not tried."""
 
@@ -114,6 +122,14 @@ def _sync_people(
             continue
         try:
             results = _sync_person(person, settings, account)
+        except StoreUnavailable as error:
+            first = person.items[0]
+            stop = store_unavailable(
+                first.outcomes, error, email=person.target.email, list_id=person.target.list_id
+            )
+            for item in person.items:
+                answers[item.index] = _like(stop, item, person.target)
+            continue
         except Exception as error:  # noqa: BLE001 - the people written so far keep their outcomes
             stop = person.items[0].outcomes.make(
                 "failed",
@@ -143,19 +159,33 @@ def _sync_person(person: _Person, settings: Settings, account: Account) -> dict[
     """Every outcome of one person's events, by batch index."""
     target = person.target
     marks = Marks(account.store, account, target.list_id, target.email)
+    try:
+        results = _marked_person(person, settings, account, marks)
+    except BaseException:
+        marks.flush(quietly=True)
+        raise
+    marks.flush()
+    return results
+
+
+def _marked_person(
+    person: _Person, settings: Settings, account: Account, marks: Marks
+) -> dict[int, JSON]:
+    target = person.target
     where = {"email": target.email, "list_id": target.list_id}
     results: dict[int, JSON] = {}
     ordered = sorted(person.items, key=lambda item: (item.event.occurred_at, item.index))
     claimed: list[_Item] = []
     repeats: list[tuple[_Item, _Item]] = []  # the same event id twice in one batch
     first_of: dict[str, _Item] = {}
+    claims = marks.claim_events([item.event.id for item in ordered])
     for item in ordered:
         earlier = first_of.get(item.event.id)
         if earlier is not None:
             repeats.append((item, earlier))
             continue
         first_of[item.event.id] = item
-        claim = marks.claim_event(item.event.id)
+        claim = claims[item.event.id]
         if claim == "running":
             results[item.index] = item.outcomes.make(
                 "deferred",

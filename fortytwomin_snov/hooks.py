@@ -15,9 +15,11 @@ from pydantic import ValidationError
 from fortytwomin_snov import SLUG
 from fortytwomin_snov.account import Account, parse_credentials, store_of
 from fortytwomin_snov.batch import sync_events
-from fortytwomin_snov.contract.errors import InvalidCredentials, InvalidRequest
+from fortytwomin_snov.contract import ui_schema
+from fortytwomin_snov.contract.errors import InvalidCredentials, InvalidRequest, StoreUnavailable
 from fortytwomin_snov.contract.hookspecs import hookimpl
 from fortytwomin_snov.contract.models import Actor
+from fortytwomin_snov.contract.store import MemoryStore
 from fortytwomin_snov.credentials import CredentialCheck
 from fortytwomin_snov.manifest import manifest
 from fortytwomin_snov.schemas import describe_field_errors
@@ -52,8 +54,34 @@ def validate_credentials(integration: str, credentials: Any, host: Any) -> JSON 
         keys = parse_credentials(credentials)
     except InvalidCredentials as error:
         return CredentialCheck(ok=False, message=str(error), account=None).to_json()
-    with Account(keys, store_of(host)) as account:
-        return account.check().to_json()
+    try:
+        with Account(keys, store_of(host)) as account:
+            return account.check().to_json()
+    except StoreUnavailable as error:
+        # A check is one request: a process-local store (its own token, its own count of
+        # the rate limit) answers it while the shared one is down.
+        _log.warning("The shared store failed; the keys are checked without it: %s", error)
+        with Account(keys, MemoryStore()) as account:
+            return account.check().to_json()
+
+
+STORE_DOWN = "42min's shared store could not be reached; try again in a minute."
+STORE_DOWN_FORM = (
+    "42min's shared store could not be reached, so the lists and custom fields below were"
+    " read from Snov.io just now, without the cache."
+)
+
+
+def _with_notice(form: JSON, notice: str) -> JSON:
+    """The form with ``notice`` before any notice it has already (ui_schema's conventions)."""
+    ui = form["ui_schema"]
+    options = ui.setdefault(ui_schema.OPTIONS, {})
+    earlier = options.get(ui_schema.NOTICE)
+    message = notice if earlier is None else f"{notice} {earlier['message']}"
+    options[ui_schema.NOTICE] = {"level": "warning", "message": message}
+    ui[ui_schema.DESCRIPTION] = message
+    form["schema"]["description"] = message
+    return form
 
 
 @hookimpl
@@ -64,22 +92,38 @@ def connect(integration: str, credentials: Any, actor: Any, host: Any) -> JSON |
         who = Actor.model_validate(actor)
     except ValidationError as exc:
         raise InvalidRequest(f"The actor is not valid: {describe_field_errors(exc)}") from None
-    with Account(parse_credentials(credentials), store_of(host)) as account:
-        return account.connect(who, now=_now).to_json(reveal_secret=True)
+    try:
+        with Account(parse_credentials(credentials), store_of(host)) as account:
+            return account.connect(who, now=_now).to_json(reveal_secret=True)
+    except StoreUnavailable as error:
+        raise StoreUnavailable(
+            f"Snov.io could not be connected: {STORE_DOWN} Nothing was saved."
+        ) from error
 
 
 @hookimpl
 def render_settings_schema(integration: str, connection: Any, host: Any) -> JSON | None:
     if integration != SLUG:
         return None
-    return render_form(connection, store_of(host), now=_now)
+    try:
+        return render_form(connection, store_of(host), now=_now)
+    except StoreUnavailable as error:
+        # The lists are read from Snov.io without the cache; a process-local store holds
+        # the token and counts the few requests.
+        _log.warning("The shared store failed; the settings form is read without it: %s", error)
+        return _with_notice(render_form(connection, MemoryStore(), now=_now), STORE_DOWN_FORM)
 
 
 @hookimpl
 def validate_settings(integration: str, connection: Any, settings: Any, host: Any) -> JSON | None:
     if integration != SLUG:
         return None
-    return validate_document(settings, connection, store_of(host), now=_now)
+    try:
+        return validate_document(settings, connection, store_of(host), now=_now)
+    except StoreUnavailable as error:
+        raise StoreUnavailable(
+            f"The settings could not be checked: {STORE_DOWN} Nothing was saved."
+        ) from error
 
 
 @hookimpl

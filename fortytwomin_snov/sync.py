@@ -28,7 +28,9 @@ Snov.io said the person is in the list.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -37,7 +39,7 @@ from pydantic import ValidationError
 
 from fortytwomin_snov import SLUG
 from fortytwomin_snov.account import Account
-from fortytwomin_snov.contract.errors import FieldError, InvalidCredentials
+from fortytwomin_snov.contract.errors import FieldError, InvalidCredentials, StoreUnavailable
 from fortytwomin_snov.contract.models import (
     EVENT_ADAPTER,
     UtcClock,
@@ -45,7 +47,7 @@ from fortytwomin_snov.contract.models import (
     future_problem,
     utc_now,
 )
-from fortytwomin_snov.contract.store import Store
+from fortytwomin_snov.contract.store import Add, Delete, Get, Op, Set, Store, apply
 from fortytwomin_snov.mapping import Event
 from fortytwomin_snov.outcomes import SyncOutcome
 from fortytwomin_snov.rules import History, Plan, Skip, Target, decide, left_alone, target_of
@@ -83,6 +85,12 @@ STATUS_AT_TTL = 400 * 24 * 3600.0
 """How long the store remembers when a person's status last changed (for ordering)."""
 UNAVAILABLE_RETRY = 60.0
 """Seconds before an event that met a 5xx or a network failure runs again."""
+STORE_RETRY = 30.0
+"""Seconds before an event that met a failure of the host's store runs again."""
+
+Claim = Literal["claimed", "done", "running"]
+
+_log = logging.getLogger(__name__)
 
 _PROSPECT_ID = re.compile(r"[!-~]{1,200}")  # the outcome schema's identifier
 
@@ -134,7 +142,20 @@ def _text(value: object) -> str:
 
 
 class Marks:
-    """The state several workers share about one event and one person, in the host's store."""
+    """The state several workers share about one event and one person, in the host's store.
+
+    Round trips are what a shared store costs, so an attempt reads and writes its marks in
+    batches (:func:`~fortytwomin_snov.contract.store.apply`): :meth:`claim_events` claims the
+    events, tries the person's lock and reads everything the rules and the membership steps
+    need in one; from then on the writes wait in a buffer for the next round trip that must
+    happen anyway (a step noted before a write to Snov.io, or :meth:`flush` at the end).
+    Before :meth:`claim_events` every method is one call of its own.
+
+    The lock is tried with the claims, before knowing whether any claim succeeds, so its
+    value names this attempt (``"<event id> <nonce>"``): a worker that took it for nothing
+    gives it back, and nobody mistakes it for theirs meanwhile. A bare event id is a hold
+    kept for that event's retry (:meth:`hold_person_for_retry`).
+    """
 
     def __init__(self, store: Store, account: Account, list_id: int, email: str) -> None:
         scope = hashlib.sha256(account.credentials.api_user_id.encode()).hexdigest()[:24]
@@ -142,16 +163,66 @@ class Marks:
         self._store = store
         self._scope = scope
         self._person = f"{scope}:{list_id}:{person}"
+        self._lock_key = f"snov:lock:{self._person}"
+        self._begun = False
+        self._pending: list[Op] = []
+        self._steps: dict[str, str | None] = {}
+        self._lock_taken = False  # by this attempt's add, whether or not it was needed
+        self._lock_used = False
+        self._holder: str | None = None
+        self._history: tuple[str | None, str | None] = (None, None)
 
     def _event_key(self, event_id: str) -> str:
         return f"snov:event:{self._scope}:{event_id}"
 
-    def claim_event(self, event_id: str) -> Literal["claimed", "done", "running"]:
-        """Whether this worker may sync the event, or it is done, or under way elsewhere."""
-        key = self._event_key(event_id)
-        if self._store.add(key, "running", ttl=EVENT_LEASE):
-            return "claimed"
-        return "done" if self._store.get(key) == "done" else "running"
+    def _write(self, *ops: Op) -> None:
+        """Buffered once claimed (sent with the next round trip), else sent now."""
+        self._pending.extend(ops)
+        if not self._begun:
+            self.flush()
+
+    def flush(self, *, quietly: bool = False) -> None:
+        """Send the buffered writes (and give back a lock taken for nothing) in one round
+        trip. ``quietly``: on the way out of an error, a store failure is not raised."""
+        if self._lock_taken and not self._lock_used:
+            self._pending.append(Delete(self._lock_key))
+            self._lock_taken = False
+        ops, self._pending = self._pending, []
+        try:
+            apply(self._store, ops)
+        except StoreUnavailable:
+            if not quietly:
+                raise
+
+    def claim_events(self, event_ids: Sequence[str]) -> dict[str, Claim]:
+        """Whether this worker may sync each event, or it is done, or under way elsewhere;
+        one round trip that also tries the person's lock and reads the person's marks."""
+        ids = list(dict.fromkeys(event_ids))
+        attempt = f"{ids[0]} {secrets.token_hex(6)}"
+        ops: list[Op] = []
+        for event_id in ids:
+            ops += [Add(self._event_key(event_id), "running", EVENT_LEASE)]
+            ops += [Get(self._event_key(event_id)), Get(self._step_key(event_id))]
+        ops += [Add(self._lock_key, attempt, PERSON_LOCK_TTL), Get(self._lock_key)]
+        ops += [Get(self._status_at_key), Get(self._member_key)]
+        results = apply(self._store, ops)
+        self._begun = True
+        claims: dict[str, Claim] = {}
+        for index, event_id in enumerate(ids):
+            added, value, step = results[3 * index : 3 * index + 3]
+            claims[event_id] = "claimed" if added else "done" if value == "done" else "running"
+            self._steps[event_id] = step if isinstance(step, str) else None
+        took, holder, status_at, member = results[-4:]
+        self._lock_taken = took is True
+        self._holder = holder if isinstance(holder, str) else None
+        self._history = (
+            status_at if isinstance(status_at, str) else None,
+            member if isinstance(member, str) else None,
+        )
+        return claims
+
+    def claim_event(self, event_id: str) -> Claim:
+        return self.claim_events([event_id])[event_id]
 
     def finish_event(self, event_id: str, *, final: bool) -> None:
         """A final outcome keeps the id (later duplicates are skipped); others free it.
@@ -159,63 +230,91 @@ class Marks:
         The steps stay for a retry after a deferred or failed outcome, and go when final.
         """
         if final:
-            self._store.set(self._event_key(event_id), "done", ttl=EVENT_MARK_TTL)
-            self._store.delete(self._step_key(event_id))
+            self._write(
+                Set(self._event_key(event_id), "done", ttl=EVENT_MARK_TTL),
+                Delete(self._step_key(event_id)),
+            )
         else:
-            self._store.delete(self._event_key(event_id))
+            self._write(Delete(self._event_key(event_id)))
 
     def _step_key(self, event_id: str) -> str:
         return f"snov:step:{self._scope}:{event_id}"
 
     def step(self, event_id: str) -> str | None:
         """The last write an earlier attempt at this event started, if any."""
+        if self._begun and event_id in self._steps:
+            return self._steps[event_id]
         return self._store.get(self._step_key(event_id))
 
     def note_step(self, event_id: str, step: str) -> None:
-        self._store.set(self._step_key(event_id), step, ttl=STEP_TTL)
+        """Noted at once, with the buffered writes: it must be in the store before the
+        write to Snov.io it announces."""
+        self._pending.append(Set(self._step_key(event_id), step, ttl=STEP_TTL))
+        self._steps[event_id] = step
+        self.flush()
 
     def restore_step(self, event_id: str, step: str | None) -> None:
+        self._steps[event_id] = step
         if step is None:
-            self._store.delete(self._step_key(event_id))
+            self._pending.append(Delete(self._step_key(event_id)))
+            self.flush()
         else:
             self.note_step(event_id, step)
 
     def lock_person(self, event_id: str, others: Sequence[str] = ()) -> bool:
-        """Hold the person for this event; True too if this event (or one of ``others``,
-        written together with it) already holds them."""
-        key = f"snov:lock:{self._person}"
-        if self._store.add(key, event_id, ttl=PERSON_LOCK_TTL):
+        """Hold the person for this event; True too if a hold kept for this event's retry
+        (or for one of ``others``, written together with it) holds them."""
+        if not self._begun:  # a lone call (tests, tools): take it, or read who holds it
+            attempt = f"{event_id} {secrets.token_hex(6)}"
+            self._lock_taken = self._store.add(self._lock_key, attempt, ttl=PERSON_LOCK_TTL)
+            self._holder = None if self._lock_taken else self._store.get(self._lock_key)
+        if self._lock_taken:
+            self._lock_used = True
             return True
-        holder = self._store.get(key)
-        if holder == event_id:
-            return True
-        if holder is not None and holder in others:
-            self._store.set(key, event_id, ttl=PERSON_LOCK_TTL)  # the retry's holder now
+        if self._holder is not None and (self._holder == event_id or self._holder in others):
+            # The retry of the event the hold was kept for: hold it as this attempt.
+            self._pending.append(
+                Set(self._lock_key, f"{event_id} {secrets.token_hex(6)}", ttl=PERSON_LOCK_TTL)
+            )
+            self.flush()
+            self._lock_taken = self._lock_used = True
             return True
         return False
 
     def unlock_person(self) -> None:
-        self._store.delete(f"snov:lock:{self._person}")
+        self._lock_taken = self._lock_used = False
+        self._write(Delete(self._lock_key))
 
     def hold_person_for_retry(self, event_id: str) -> None:
         """Keep the person held until this event's retry: a write whose answer was lost may
         still land in Snov.io, and a later event written before it would be undone."""
-        self._store.set(
-            f"snov:lock:{self._person}", event_id, ttl=UNAVAILABLE_RETRY + PERSON_LOCK_TTL
-        )
+        self._lock_taken = self._lock_used = False
+        self._write(Set(self._lock_key, event_id, ttl=UNAVAILABLE_RETRY + PERSON_LOCK_TTL))
+
+    @property
+    def _member_key(self) -> str:
+        return f"snov:member:{self._person}"
+
+    @property
+    def _status_at_key(self) -> str:
+        return f"snov:status-at:{self._person}"
 
     def is_member(self) -> bool:
-        return self._store.get(f"snov:member:{self._person}") is not None
+        if self._begun:
+            return self._history[1] is not None
+        return self._store.get(self._member_key) is not None
 
     def remember_member(self, prospect_id: str | None) -> None:
-        self._store.set(f"snov:member:{self._person}", prospect_id or "", ttl=MEMBER_TTL)
+        self._history = (self._history[0], prospect_id or "")
+        self._write(Set(self._member_key, prospect_id or "", ttl=MEMBER_TTL))
 
     def last_status_at(self) -> float | None:
-        value = self._store.get(f"snov:status-at:{self._person}")
+        value = self._history[0] if self._begun else self._store.get(self._status_at_key)
         return None if value is None else float(value)
 
     def remember_status_at(self, moment: float) -> None:
-        self._store.set(f"snov:status-at:{self._person}", repr(moment), ttl=STATUS_AT_TTL)
+        self._history = (repr(moment), self._history[1])
+        self._write(Set(self._status_at_key, repr(moment), ttl=STATUS_AT_TTL))
 
     def history(self, *, event_done: bool) -> History:
         """What the rules need from the store; read under the person's lock."""
@@ -456,13 +555,41 @@ def sync_event(
     except InvalidCredentials as error:
         return invalid_connection(outcomes, error)
     with account:
-        return _sync_person(event, settings, target, account, outcomes)
+        marks = Marks(account.store, account, target.list_id, target.email)
+        try:
+            try:
+                outcome = _sync_person(event, settings, target, account, outcomes, marks)
+            except BaseException:
+                marks.flush(quietly=True)
+                raise
+            marks.flush()
+        except StoreUnavailable as error:
+            return store_unavailable(outcomes, error, email=target.email, list_id=target.list_id)
+        return outcome
+
+
+def store_unavailable(outcomes: Outcomes, error: StoreUnavailable, **where: Any) -> dict[str, Any]:
+    """The host's store failed: nothing is lost, the host runs the event again. Marks the
+    attempt could not write back (its claim, the person's lock) run out within a minute."""
+    _log.warning("The shared store failed during a Snov.io sync: %s", error)
+    return outcomes.make(
+        "deferred",
+        "store_unavailable",
+        "42min's shared store could not be reached, so this event was not synced yet; it"
+        f" runs again in {round(STORE_RETRY)} seconds.",
+        retry_after=STORE_RETRY,
+        **where,
+    )
 
 
 def _sync_person(
-    event: Event, settings: Settings, target: Target, account: Account, outcomes: Outcomes
+    event: Event,
+    settings: Settings,
+    target: Target,
+    account: Account,
+    outcomes: Outcomes,
+    marks: Marks,
 ) -> dict[str, Any]:
-    marks = Marks(account.store, account, target.list_id, target.email)
     where = {"email": target.email, "list_id": target.list_id}
     claim = marks.claim_event(event.id)
     if claim == "running":

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given, settings
@@ -24,6 +25,11 @@ from fortytwomin_snov.snov.errors import RateLimited
 from fortytwomin_snov.snov.limiter import FIRST_PAUSE, Permit, RateLimiter
 from fortytwomin_snov.stores import SqliteStore
 from fortytwomin_snov.testing.clock import ManualClock
+
+if TYPE_CHECKING:
+    from tests.servers import RedisServer
+
+pytest_plugins = ["tests.servers"]
 
 ACCOUNT = "acct"
 LOGGER = "fortytwomin_snov.snov.limiter"
@@ -574,7 +580,7 @@ def test_no_rolling_window_ever_holds_more_than_the_limit(
     assert all(retry_after >= 0 for _, retry_after in refusals)
 
 
-# ---- processes sharing one SQLite store, in real time ------------------------------------
+# ---- processes sharing one SQLite or Redis store, in real time ---------------------------
 
 _WORKER = textwrap.dedent(
     """
@@ -583,8 +589,12 @@ _WORKER = textwrap.dedent(
     from fortytwomin_snov.stores import SqliteStore
     from fortytwomin_snov.snov.limiter import RateLimiter
 
-    path, count = sys.argv[1], int(sys.argv[2])
-    store = SqliteStore(path)
+    where, count = sys.argv[1], int(sys.argv[2])
+    if where.startswith("redis://"):
+        from fortytwomin_snov.stores.redis import RedisStore
+        store = RedisStore.from_url(where, prefix=sys.argv[3])
+    else:
+        store = SqliteStore(where)
     limiter = RateLimiter(store, "acct", limit=5, window=1.0, max_wait=1.5, margin=0.2)
     print("ready", flush=True)
     sys.stdin.readline()  # start together with the other processes
@@ -602,13 +612,21 @@ _WORKER = textwrap.dedent(
 )
 
 
-def test_processes_sharing_a_sqlite_store_never_exceed_the_limit(tmp_path: Path) -> None:
-    db = tmp_path / "store.sqlite"
-    SqliteStore(db).close()  # create the file first: see the report on SqliteStore
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_processes_sharing_a_store_never_exceed_the_limit(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    if kind == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        where, prefix = server.url, request.getfixturevalue("redis_prefix")
+    else:
+        db = tmp_path / "store.sqlite"
+        SqliteStore(db).close()  # create the file first: see the report on SqliteStore
+        where, prefix = str(db), ""
     per_process = 5
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", _WORKER, str(db), str(per_process)],
+            [sys.executable, "-c", _WORKER, where, str(per_process), prefix],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -34,7 +34,17 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import redis
 
-from fortytwomin_snov.contract.store import MemoryStore, Store
+from fortytwomin_snov.contract.store import (
+    Add,
+    BatchStore,
+    Delete,
+    Get,
+    Incr,
+    MemoryStore,
+    Set,
+    Store,
+    apply,
+)
 from fortytwomin_snov.stores import SqliteStore
 from fortytwomin_snov.stores.redis import RedisStore
 from fortytwomin_snov.testing.clock import ManualClock
@@ -288,6 +298,116 @@ def test_incr_of_a_value_that_is_not_an_integer_raises_value_error(subject: Subj
     with pytest.raises(ValueError):  # noqa: PT011
         store.incr("n", ttl=10)
     assert store.get("n") == "not a number"
+
+
+# -- batches (apply) -------------------------------------------------------------------
+
+
+def test_every_shared_store_runs_batches(subject: Subject) -> None:
+    assert isinstance(subject.store, BatchStore)
+
+
+def test_a_batch_runs_in_order_with_one_result_per_operation(subject: Subject) -> None:
+    store = subject.store
+    store.set("held", "someone")
+    results = apply(
+        store,
+        [
+            Add("claim", "me", ttl=60),
+            Get("claim"),
+            Add("held", "me"),
+            Get("held"),
+            Set("note", "v", ttl=60),
+            Incr("n", 5),
+            Incr("n", -2),
+            Delete("held"),
+            Get("held"),
+            Get("absent"),
+        ],
+    )
+    assert results == [True, "me", False, "someone", None, 5, 3, None, None, None]
+    assert (store.get("claim"), store.get("note"), store.get("n")) == ("me", "v", "3")
+
+
+def test_an_empty_batch_is_no_round_trip(subject: Subject) -> None:
+    assert apply(subject.store, []) == []
+
+
+def test_a_batch_keeps_each_operations_ttl(subject: Subject) -> None:
+    store = subject.store
+    store.set("kept", "v")
+    apply(
+        store,
+        [Set("short", "v", ttl=10), Add("long", "v", ttl=100), Incr("n", ttl=10), Set("kept", "w")],
+    )
+    subject.elapse(10)
+    assert [store.get(key) for key in ("short", "long", "n", "kept")] == [None, "v", None, "w"]
+    subject.elapse(90)
+    assert store.get("long") is None
+
+
+def test_a_refused_add_in_a_batch_changes_neither_value_nor_ttl(subject: Subject) -> None:
+    store = subject.store
+    store.set("k", "v", ttl=10)
+    assert apply(store, [Add("k", "w", ttl=1000), Get("k")]) == [False, "v"]
+    subject.elapse(10)
+    assert store.get("k") is None
+
+
+def test_a_batch_is_atomic_under_threads(subject: Subject) -> None:
+    """Writers move two keys together; a reader's batch never sees them apart."""
+    store = subject.store
+    apply(store, [Set("a", "0"), Set("b", "0")])
+    seen: list[tuple[object, object]] = []
+
+    def work(thread: int) -> None:
+        for _ in range(100):
+            if thread % 2:
+                apply(store, [Incr("a"), Incr("b")])
+            else:
+                a, b = apply(store, [Get("a"), Get("b")])
+                seen.append((a, b))
+
+    _in_threads(work)
+    assert all(a == b for a, b in seen)
+    assert store.get("a") == store.get("b") == str(THREADS // 2 * 100)
+
+
+class _PlainStore:
+    """A host's store with the five operations only."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryStore()
+        self.calls: list[str] = []
+
+    def get(self, key: str) -> str | None:
+        self.calls.append("get")
+        return self.inner.get(key)
+
+    def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        self.calls.append("set")
+        self.inner.set(key, value, ttl)
+
+    def add(self, key: str, value: str, ttl: float | None = None) -> bool:
+        self.calls.append("add")
+        return self.inner.add(key, value, ttl)
+
+    def delete(self, key: str) -> None:
+        self.calls.append("delete")
+        self.inner.delete(key)
+
+    def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        self.calls.append("incr")
+        return self.inner.incr(key, amount, ttl)
+
+
+def test_a_store_without_batches_runs_them_one_call_each() -> None:
+    plain = _PlainStore()
+    assert isinstance(plain, Store)
+    assert not isinstance(plain, BatchStore)
+    results = apply(plain, [Add("k", "v"), Get("k"), Incr("n"), Set("s", "x"), Delete("k")])
+    assert results == [True, "v", 1, None, None]
+    assert plain.calls == ["add", "get", "incr", "set", "delete"]
 
 
 # -- atomicity -------------------------------------------------------------------------

@@ -33,8 +33,10 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import jsonschema
@@ -48,9 +50,16 @@ from fortytwomin_snov.contract.store import MemoryStore
 from fortytwomin_snov.credentials import Credentials
 from fortytwomin_snov.schemas import load_schema
 from fortytwomin_snov.snov import BASE_URL_ENV, cached_token
+from fortytwomin_snov.stores import SqliteStore
+from fortytwomin_snov.stores.redis import RedisStore
 from fortytwomin_snov.sync import MEMBER_TTL, Marks
 from fortytwomin_snov.testing import Prospect, SnovEmulator
 from fortytwomin_snov.testing.clock import ManualClock
+
+if TYPE_CHECKING:
+    from tests.servers import RedisServer
+
+pytest_plugins = ["tests.servers"]
 
 OUTCOME_SCHEMA = load_schema("sync-outcome")
 
@@ -1339,11 +1348,35 @@ def test_rule_13_one_call_per_synced_event_in_a_burst(snov: Snov) -> None:
 # ---- the person lock ----------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def two_handles(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    """Two workers' handles on one shared store (one object for the memory store)."""
+    if request.param == "memory":
+        store = MemoryStore()
+        yield store, store
+    elif request.param == "sqlite":
+        first, second = SqliteStore(tmp_path / "store.db"), SqliteStore(tmp_path / "store.db")
+        yield first, second
+        first.close()
+        second.close()
+    else:
+        server: RedisServer = request.getfixturevalue("redis_server")
+        prefix: str = request.getfixturevalue("redis_prefix")
+        first_redis = RedisStore.from_url(server.url, prefix=prefix)
+        second_redis = RedisStore.from_url(server.url, prefix=prefix)
+        yield first_redis, second_redis
+        first_redis.close()
+        second_redis.close()
+
+
 def test_events_meeting_another_workers_write_are_deferred(
-    mocked: Sync, httpx_mock: HTTPXMock
+    mocked: Sync, httpx_mock: HTTPXMock, two_handles: tuple[Any, Any]
 ) -> None:
-    """While one worker writes Jane: the same event, or another of hers, waits; Bob's does not."""
-    second_worker = Host(store=mocked.host.store)
+    """While one worker writes Jane: the same event, or another of hers, waits; Bob's does not.
+
+    On each shared store, the workers with a handle of their own."""
+    mocked.host.store, other_handle = two_handles
+    second_worker = Host(store=other_handle)
     created = booking_event()
     cancel = booking_event("booking.canceled", at="2025-03-15T09:30:00Z")
     bob = booking_event(

@@ -3,7 +3,9 @@
 A plugin keeps here the state that several worker processes must share: cached access
 tokens, the rate-limit budget, idempotency and ordering marks, cached choices. A host
 may back it with anything (Redis, its own database) as long as it offers the five
-operations of :class:`Store` with these semantics. :class:`MemoryStore` is the
+operations of :class:`Store` with these semantics. A store may also run several
+operations in one round trip (:class:`BatchStore`); :func:`apply` uses that when it can and
+falls back to one call per operation otherwise. :class:`MemoryStore` is the
 process-local one (``host=None`` means one of these); shared implementations live in
 :mod:`fortytwomin_snov.stores`.
 
@@ -16,7 +18,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 Clock = Callable[[], float]
@@ -51,6 +54,97 @@ class Store(Protocol):
         """
 
 
+# ---- several operations in one round trip --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Get:
+    """:meth:`Store.get` as one operation of a batch; its result is the value or None."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Set:
+    """:meth:`Store.set` in a batch; its result is None."""
+
+    key: str
+    value: str
+    ttl: float | None = None
+
+
+@dataclass(frozen=True)
+class Add:
+    """:meth:`Store.add` in a batch; its result is whether it stored the value."""
+
+    key: str
+    value: str
+    ttl: float | None = None
+
+
+@dataclass(frozen=True)
+class Delete:
+    """:meth:`Store.delete` in a batch; its result is None."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Incr:
+    """:meth:`Store.incr` in a batch; its result is the sum."""
+
+    key: str
+    amount: int = 1
+    ttl: float | None = None
+
+
+Op = Get | Set | Add | Delete | Incr
+Result = str | bool | int | None
+
+
+@runtime_checkable
+class BatchStore(Store, Protocol):
+    """A :class:`Store` that also runs a batch of operations in one round trip."""
+
+    def apply(self, ops: Sequence[Op]) -> list[Result]:
+        """Run ``ops`` in order, each with its single operation's semantics, as one atomic
+        unit (no other client sees a state between two of them); one result per operation.
+
+        A ``ValueError`` from an :class:`Incr` raises; which of the batch's other
+        operations then took effect depends on the store.
+        """
+
+
+def run_one(store: Store, op: Op) -> Result:
+    """One operation of a batch, as a single call."""
+    if isinstance(op, Get):
+        return store.get(op.key)
+    if isinstance(op, Set):
+        store.set(op.key, op.value, op.ttl)
+        return None
+    if isinstance(op, Add):
+        return store.add(op.key, op.value, op.ttl)
+    if isinstance(op, Delete):
+        store.delete(op.key)
+        return None
+    return store.incr(op.key, op.amount, op.ttl)
+
+
+def apply(store: Store, ops: Sequence[Op]) -> list[Result]:
+    """Run ``ops`` in order on ``store``: in one round trip, atomically, when it is a
+    :class:`BatchStore`, else one call each (each atomic on its own, the batch not).
+
+    Callers must be correct either way: a batch saves round trips, it guarantees nothing a
+    host's plain :class:`Store` could not.
+    """
+    if not ops:
+        return []
+    batch = getattr(store, "apply", None)
+    if callable(batch):
+        return list(batch(ops))
+    return [run_one(store, op) for op in ops]
+
+
 class MemoryStore:
     """A process-local :class:`Store`, thread safe."""
 
@@ -81,14 +175,11 @@ class MemoryStore:
 
     def set(self, key: str, value: str, ttl: float | None = None) -> None:
         with self._lock:
-            self._data[key] = (value, self._expiry(ttl))
+            self._set(key, value, ttl)
 
     def add(self, key: str, value: str, ttl: float | None = None) -> bool:
         with self._lock:
-            if self._live(key) is not None:
-                return False
-            self._data[key] = (value, self._expiry(ttl))
-            return True
+            return self._add(key, value, ttl)
 
     def delete(self, key: str) -> None:
         with self._lock:
@@ -96,10 +187,41 @@ class MemoryStore:
 
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         with self._lock:
-            current = self._live(key)
-            if current is None:
-                total, expires_at = amount, self._expiry(ttl)
-            else:
-                total, expires_at = int(current) + amount, self._data[key][1]
-            self._data[key] = (str(total), expires_at)
-            return total
+            return self._incr(key, amount, ttl)
+
+    def apply(self, ops: Sequence[Op]) -> list[Result]:
+        with self._lock:
+            return [self._run(op) for op in ops]
+
+    # ---- the operations, with the lock held ------------------------------------------
+
+    def _set(self, key: str, value: str, ttl: float | None) -> None:
+        self._data[key] = (value, self._expiry(ttl))
+
+    def _add(self, key: str, value: str, ttl: float | None) -> bool:
+        if self._live(key) is not None:
+            return False
+        self._data[key] = (value, self._expiry(ttl))
+        return True
+
+    def _incr(self, key: str, amount: int, ttl: float | None) -> int:
+        current = self._live(key)
+        if current is None:
+            total, expires_at = amount, self._expiry(ttl)
+        else:
+            total, expires_at = int(current) + amount, self._data[key][1]
+        self._data[key] = (str(total), expires_at)
+        return total
+
+    def _run(self, op: Op) -> Result:
+        if isinstance(op, Get):
+            return self._live(op.key)
+        if isinstance(op, Set):
+            self._set(op.key, op.value, op.ttl)
+            return None
+        if isinstance(op, Add):
+            return self._add(op.key, op.value, op.ttl)
+        if isinstance(op, Delete):
+            self._data.pop(op.key, None)
+            return None
+        return self._incr(op.key, op.amount, op.ttl)

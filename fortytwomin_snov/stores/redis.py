@@ -2,7 +2,8 @@
 workers of several machines. Needs the ``redis`` extra (``pip install
 'fortytwomin-snov[redis]'``).
 
-Every operation is one Redis command (or one Lua script), so it is atomic on the server:
+Every operation is one Redis command (or one Lua script), so it is atomic on the server;
+:meth:`RedisStore.apply` sends a batch as one ``MULTI``/``EXEC`` pipeline, one round trip:
 ``add`` is ``SET NX PX``, ``set`` is ``SET PX`` (a plain ``SET`` clears an earlier TTL) and
 ``incr`` with a TTL is a script that sets the expiry only when ``INCRBY`` created the key.
 TTLs are sent in milliseconds, rounded up (at least 1 ms), and expire on the server's
@@ -14,9 +15,9 @@ timeouts, and is never applied twice.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import cast
+from typing import Any, cast
 
 import redis
 from redis.backoff import NoBackoff
@@ -25,6 +26,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from fortytwomin_snov.contract.errors import StoreUnavailable
+from fortytwomin_snov.contract.store import Add, Delete, Get, Incr, Op, Result, Set
 
 DEFAULT_PREFIX = "fortytwomin:"
 DEFAULT_SOCKET_TIMEOUT = 3.0
@@ -155,3 +157,40 @@ class RedisStore:
             else:
                 total = self._incr_with_ttl(keys=[name], args=[amount, _milliseconds(ttl)])
         return int(total)
+
+    def apply(self, ops: Sequence[Op]) -> list[Result]:
+        # MULTI/EXEC: the server runs the batch with no other client in between. Like any
+        # single operation it is never retried (an add sent twice could claim twice).
+        with self._errors():
+            pipe = self._client.pipeline(transaction=True)
+            for op in ops:
+                self._queue(pipe, op)
+            replies = pipe.execute()
+        return [_result(op, reply) for op, reply in zip(ops, replies, strict=True)]
+
+    def _queue(self, pipe: Any, op: Op) -> None:
+        name = self.prefix + op.key
+        if isinstance(op, Get):
+            pipe.get(name)
+        elif isinstance(op, Set):
+            pipe.set(name, op.value, px=None if op.ttl is None else _milliseconds(op.ttl))
+        elif isinstance(op, Add):
+            px = None if op.ttl is None else _milliseconds(op.ttl)
+            pipe.set(name, op.value, px=px, nx=True)
+        elif isinstance(op, Delete):
+            pipe.delete(name)
+        elif op.ttl is None:
+            pipe.incrby(name, op.amount)
+        else:
+            self._incr_with_ttl(keys=[name], args=[op.amount, _milliseconds(op.ttl)], client=pipe)
+
+
+def _result(op: Op, reply: Any) -> Result:
+    if isinstance(op, Get):
+        return cast("str | None", reply)
+    if isinstance(op, Add):
+        return reply is not None
+    if isinstance(op, Incr):
+        return int(reply)
+    assert isinstance(op, Set | Delete)
+    return None

@@ -6,11 +6,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from fortytwomin_snov.contract.store import Clock
+from fortytwomin_snov.contract.store import Add, Clock, Delete, Get, Incr, Op, Result, Set
 
 
 def enable_wal(db: sqlite3.Connection, busy_timeout: float) -> None:
@@ -35,7 +35,8 @@ class SqliteStore:
     """A :class:`Store` in one SQLite file, shared safely by processes on one machine.
 
     Each operation is one transaction; ``BEGIN IMMEDIATE`` serialises the
-    read-modify-write ones (``add``, ``incr``) across processes.
+    read-modify-write ones (``add``, ``incr``) across processes. :meth:`apply` runs a batch
+    in one transaction (a deferred one when it only reads).
     """
 
     _SCHEMA = (
@@ -114,10 +115,7 @@ class SqliteStore:
 
     def add(self, key: str, value: str, ttl: float | None = None) -> bool:
         with self._transaction():
-            if self._read(key) is not None:
-                return False
-            self._write(key, value, self._expiry(ttl))
-            return True
+            return self._add(key, value, ttl)
 
     def delete(self, key: str) -> None:
         with self._lock:
@@ -125,10 +123,48 @@ class SqliteStore:
 
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
         with self._transaction():
-            current = self._read(key)
-            if current is None:
-                total, expires_at = amount, self._expiry(ttl)
-            else:
-                total, expires_at = int(current[0]) + amount, current[1]
-            self._write(key, str(total), expires_at)
-            return total
+            return self._incr(key, amount, ttl)
+
+    def apply(self, ops: Sequence[Op]) -> list[Result]:
+        if all(isinstance(op, Get) for op in ops):
+            # One snapshot for every read, without taking the write lock.
+            with self._lock:
+                self._db.execute("BEGIN")
+                try:
+                    return [self._run(op) for op in ops]
+                finally:
+                    self._db.execute("COMMIT")
+        with self._transaction():
+            return [self._run(op) for op in ops]
+
+    # ---- the operations, inside a transaction ------------------------------------------
+
+    def _add(self, key: str, value: str, ttl: float | None) -> bool:
+        if self._read(key) is not None:
+            return False
+        self._write(key, value, self._expiry(ttl))
+        return True
+
+    def _incr(self, key: str, amount: int, ttl: float | None) -> int:
+        current = self._read(key)
+        if current is None:
+            total, expires_at = amount, self._expiry(ttl)
+        else:
+            total, expires_at = int(current[0]) + amount, current[1]
+        self._write(key, str(total), expires_at)
+        return total
+
+    def _run(self, op: Op) -> Result:
+        if isinstance(op, Get):
+            item = self._read(op.key)
+            return None if item is None else item[0]
+        if isinstance(op, Set):
+            self._write(op.key, op.value, self._expiry(op.ttl))
+            return None
+        if isinstance(op, Add):
+            return self._add(op.key, op.value, op.ttl)
+        if isinstance(op, Delete):
+            self._db.execute("DELETE FROM kv WHERE key = ?", (op.key,))
+            return None
+        assert isinstance(op, Incr)
+        return self._incr(op.key, op.amount, op.ttl)
