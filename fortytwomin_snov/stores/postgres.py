@@ -142,7 +142,8 @@ class PostgresStore:
     def _run(self, sql: Any, params: tuple[Any, ...] | dict[str, Any]) -> tuple[Any, ...] | None:
         """One statement in its own transaction; its first row, if any."""
         with self._errors(), self._pool.connection() as connection:
-            row: tuple[Any, ...] | None = connection.execute(sql, params).fetchone()
+            cursor = connection.execute(sql, params)
+            row: tuple[Any, ...] | None = None if cursor.description is None else cursor.fetchone()
             return row
 
     def _expiry(self, ttl: float | None) -> float | None:
