@@ -14,6 +14,9 @@ A pytest plugin module: a test module that needs a server says
   PostgreSQL refuses to run as), stopped at the end of the session. Without the binaries
   the tests that need it fail, saying how to install them.
 - ``postgres_url`` (function): the URL of a new, empty database of the test's own.
+- ``host_database`` (function, over both engines): where a reference host keeps its data
+  (a SQLite file, or a PostgreSQL database of the test's own) and the environment its
+  hosts need (on PostgreSQL the key comes from there: there is no key file).
 """
 
 from __future__ import annotations
@@ -223,3 +226,21 @@ def postgres_url(postgres_server: PostgresServer) -> str:
     with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")  # a fixed pattern, no input
     return postgres_server.url(name)
+
+
+@dataclass(frozen=True)
+class HostDatabase:
+    location: str | Path
+    environ: dict[str, str]
+
+
+HOST_KEY = "dGVzdC1rZXktb2YtdGhlLXRlc3RzLTMyLWJ5dGVzISE="  # a Fernet key, for tests only
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def host_database(request: pytest.FixtureRequest, tmp_path: Path) -> HostDatabase:
+    """A reference host's database on each engine, and the environment its hosts need."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        return HostDatabase(url, {"FORTYTWOMIN_SNOV_KEY": HOST_KEY})
+    return HostDatabase(tmp_path / "host.db", {})
