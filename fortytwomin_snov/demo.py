@@ -392,8 +392,8 @@ def require_fresh(host: ReferenceHost) -> None:
     current = host.status()
     if current.connected or current.settings_saved or any(current.jobs.values()):
         raise IntegrationError(
-            f"The demo needs a database of its own: {host.path} already holds a connection,"
-            " settings or jobs (leave out --db to use a temporary one)"
+            f"The demo needs a database of its own: {host.database.shown} already holds a"
+            " connection, settings or jobs (leave out --db to use a temporary one)"
         )
 
 

@@ -6,8 +6,7 @@ is set aside and the queue goes on. Scripted plugins on a real PluginManager, a 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 import pytest
@@ -19,6 +18,11 @@ from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.testing.clock import ManualClock
 from tests.factories import booking_event
 from tests.test_host_queue import ADMIN, CREDENTIALS, SLUG, SYNCED, FakePlugin, outcome
+
+if TYPE_CHECKING:  # imported by pytest as a plugin, so that its asserts are rewritten
+    from tests.servers import HostDatabase
+
+pytest_plugins = ["tests.servers"]
 
 
 class BatchPlugin(FakePlugin):
@@ -48,17 +52,19 @@ class BatchPlugin(FakePlugin):
         return answers
 
 
-def ready_host(plugin: FakePlugin, path: Path, clock: ManualClock, **options: Any) -> ReferenceHost:
+def ready_host(
+    plugin: FakePlugin, place: HostDatabase, clock: ManualClock, **options: Any
+) -> ReferenceHost:
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
     manager.register(plugin, name=SLUG)
     host = ReferenceHost(
-        path,
+        place.location,
         integration=SLUG,
         plugin_manager=manager,
         clock=clock,
         sleep=clock.sleep,
-        environ={},
+        environ=place.environ,
         worker_id="worker-a",
         **options,
     )
@@ -74,9 +80,11 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def batching(tmp_path: Path, clock: ManualClock) -> Iterator[tuple[ReferenceHost, BatchPlugin]]:
+def batching(
+    host_database: HostDatabase, clock: ManualClock
+) -> Iterator[tuple[ReferenceHost, BatchPlugin]]:
     plugin = BatchPlugin()
-    with ready_host(plugin, tmp_path / "host.db", clock, batch_size=3) as host:
+    with ready_host(plugin, host_database, clock, batch_size=3) as host:
         yield host, plugin
 
 
@@ -121,10 +129,10 @@ def test_work_counts_every_attempt_of_a_batch_and_respects_max_attempts(
 
 
 def test_a_plugin_without_the_batch_hook_gets_one_event_at_a_time(
-    tmp_path: Path, clock: ManualClock
+    host_database: HostDatabase, clock: ManualClock
 ) -> None:
     plugin = FakePlugin()
-    with ready_host(plugin, tmp_path / "host.db", clock, batch_size=20) as host:
+    with ready_host(plugin, host_database, clock, batch_size=20) as host:
         host.enqueue_many([booking_event(number) for number in range(1, 4)])
         plugin.answers += [SYNCED] * 3
         relay = host.plugin_manager.hook
@@ -152,9 +160,9 @@ class ShortPlugin(FakePlugin):
 
 
 def test_a_wrong_number_of_outcomes_fails_the_batch_with_invalid_outcome(
-    tmp_path: Path, clock: ManualClock
+    host_database: HostDatabase, clock: ManualClock
 ) -> None:
-    with ready_host(ShortPlugin(), tmp_path / "host.db", clock) as host:
+    with ready_host(ShortPlugin(), host_database, clock) as host:
         host.enqueue_many([booking_event(1), booking_event(2)])
         attempts = host.work_batch()
     assert {(a.entry.status, a.entry.reason) for a in attempts} == {

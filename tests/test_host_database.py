@@ -1,4 +1,5 @@
-"""The host's SQLite file: its schema, its versioning and the settings it runs with."""
+"""The host's database: its schema, its versioning and the settings it runs with, on a SQLite
+file and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import sqlite3
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 import pytest
@@ -18,6 +20,14 @@ from fortytwomin_snov.host.database import (
 )
 from fortytwomin_snov.host.errors import DatabaseError
 from fortytwomin_snov.host.reference import ReferenceHost
+from fortytwomin_snov.host.secrets import KEY_ENV
+
+if TYPE_CHECKING:  # imported by pytest as a plugin, so that its asserts are rewritten
+    from tests.servers import PostgresServer
+
+pytest_plugins = ["tests.servers"]
+
+HOST_KEY = "dGVzdC1rZXktb2YtdGhlLXRlc3RzLTMyLWJ5dGVzISE="  # the Fernet key of tests.servers
 
 
 def tables(path: Path) -> set[str]:
@@ -134,3 +144,69 @@ def test_the_override_opens_a_shared_file_with_a_warning(
         Database(path).close()
     assert any("chmod 600" in record.getMessage() for record in caplog.records)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644  # told, not changed behind the admin's back
+
+
+# ---- PostgreSQL ------------------------------------------------------------------------
+
+
+def test_postgresql_keeps_its_schema_version_in_a_table_and_opening_again_changes_nothing(
+    postgres_url: str,
+) -> None:
+    import psycopg
+
+    from fortytwomin_snov.host.postgres import PostgresDatabase
+
+    with PostgresDatabase(postgres_url) as first, first.transaction() as tx:
+        tx.execute(
+            "INSERT INTO settings (integration, document, warnings, revision, saved_at)"
+            " VALUES (?, '{}', '[]', 'r1', 1.5)",
+            ("snov",),
+        )
+    with PostgresDatabase(postgres_url) as again, again.read() as db:
+        assert db.execute("SELECT revision, saved_at FROM settings").fetchone()[1] == 1.5
+        assert again.schema_version == SCHEMA_VERSION
+    with psycopg.connect(postgres_url, autocommit=True) as raw:
+        raw.execute("UPDATE schema_version SET version = %s", (SCHEMA_VERSION + 1,))
+    with pytest.raises(DatabaseError, match="newer version"):
+        PostgresDatabase(postgres_url)
+
+
+def test_a_postgresql_url_never_shows_its_password(
+    postgres_server: PostgresServer, postgres_url: str
+) -> None:
+    from fortytwomin_snov.host.postgres import PostgresDatabase
+
+    with ReferenceHost(postgres_url, environ={KEY_ENV: HOST_KEY}) as host:
+        shown = f"{host!r} {host.database!r} {host.store!r} {host.database.shown}"
+    assert postgres_server.password not in shown
+    assert "***" in shown
+    wrong = postgres_url.replace(postgres_server.password, "not-the-PASSWORD-x")
+    with pytest.raises(DatabaseError) as refused:
+        PostgresDatabase(wrong, connect_timeout=5)
+    assert "not-the-PASSWORD-x" not in str(refused.value)
+    assert "password authentication failed" in str(refused.value)
+
+
+def test_the_cli_opens_a_postgresql_url_and_says_a_bad_one_in_one_line(
+    postgres_server: PostgresServer,
+    postgres_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fortytwomin_snov.host.cli import main
+
+    monkeypatch.setenv(KEY_ENV, HOST_KEY)
+    wrong = postgres_url.replace(postgres_server.password, "not-the-PASSWORD-x")
+    with pytest.raises(SystemExit) as exited:
+        main(["users", "list", "--db", wrong])
+    assert exited.value.code == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("Error: ")
+    assert "not-the-PASSWORD-x" not in lines[0]
+    with pytest.raises(SystemExit) as exited:
+        main(["users", "add", "owner@example.com", "--role", "owner", "--db", postgres_url])
+    assert exited.value.code == 0
+    with pytest.raises(SystemExit) as exited:
+        main(["users", "list", "--json", "--db", postgres_url])
+    assert "owner@example.com" in capsys.readouterr().out

@@ -4,6 +4,9 @@ The plugin here is a stand-in integration (slug ``fake``) registered on a real
 PluginManager with the contract: each test scripts what ``on_booking_event`` answers, so
 every job transition, and every way a plugin can misbehave, is checked without Snov.io.
 The host's clock is a ManualClock and its idle waits advance it, so nothing sleeps.
+
+Every test runs on both engines: a SQLite file, and a PostgreSQL database of its own on the
+session's throwaway server (``tests/servers.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 import pytest
@@ -24,6 +27,11 @@ from fortytwomin_snov.host.errors import InvalidEvent, NotConnected, PluginNotFo
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.testing.clock import ManualClock
 from tests.factories import booking_event
+
+if TYPE_CHECKING:  # imported by pytest as a plugin, so that its asserts are rewritten
+    from tests.servers import HostDatabase
+
+pytest_plugins = ["tests.servers"]
 
 SLUG = "fake"
 ADMIN = {"id": "admin-1", "role": "admin"}
@@ -124,13 +132,23 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "host.db"
+def db_path(host_database: HostDatabase) -> str | Path:
+    """The host's database: a SQLite file or a PostgreSQL URL."""
+    return host_database.location
+
+
+@pytest.fixture
+def environ(host_database: HostDatabase) -> dict[str, str]:
+    """The hosts' environment: on PostgreSQL the key comes from it (there is no key file)."""
+    return host_database.environ
 
 
 @pytest.fixture
 def make_host(
-    db_path: Path, manager: pluggy.PluginManager, clock: ManualClock
+    db_path: str | Path,
+    environ: dict[str, str],
+    manager: pluggy.PluginManager,
+    clock: ManualClock,
 ) -> Iterator[Callable[..., ReferenceHost]]:
     made: list[ReferenceHost] = []
 
@@ -140,7 +158,7 @@ def make_host(
             "plugin_manager": manager,
             "clock": clock,
             "sleep": clock.sleep,
-            "environ": {},
+            "environ": environ,
         }
         host = ReferenceHost(db_path, **{**settings, **options})
         made.append(host)
@@ -641,7 +659,7 @@ def test_work_stops_between_attempts_when_asked(ready: ReferenceHost, plugin: Fa
 
 
 def test_work_as_a_service_keeps_waiting_for_new_jobs(
-    ready: ReferenceHost, plugin: FakePlugin, clock: ManualClock
+    ready: ReferenceHost, plugin: FakePlugin, clock: ManualClock, environ: dict[str, str]
 ) -> None:
     waits: list[float] = []
 
@@ -653,12 +671,12 @@ def test_work_as_a_service_keeps_waiting_for_new_jobs(
         clock.advance(seconds)
 
     service = ReferenceHost(
-        ready.path,
+        ready.location,
         integration=SLUG,
         plugin_manager=ready.plugin_manager,
         clock=clock,
         sleep=sleep,
-        environ={},
+        environ=environ,
     )
     try:
         summary = service.work(max_attempts=1, poll_interval=5)

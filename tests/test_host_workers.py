@@ -1,4 +1,5 @@
-"""Workers as separate processes on one database: killed with SIGKILL, or two at once.
+"""Workers as separate processes on one database: killed with SIGKILL, or two at once (on a
+SQLite file and on a PostgreSQL database).
 
 Each worker is a real ``python -c`` process that builds a ReferenceHost on the test's
 database and works the queue until it is empty, printing one line per attempt. The
@@ -18,10 +19,12 @@ import textwrap
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.host.secrets import KEY_ENV
@@ -30,6 +33,8 @@ from fortytwomin_snov.testing import Credentials, SnovEmulator
 from fortytwomin_snov.testing.clock import ManualClock
 from fortytwomin_snov.testing.pytest_plugin import TEST_RATE_LIMIT
 from tests.factories import booking_event
+
+pytest_plugins = ["tests.servers"]
 
 LOOKUP = "/v1/get-prospects-by-email"
 ADD_PROSPECT = "/v1/add-prospect-to-list"
@@ -60,22 +65,23 @@ WORKER = textwrap.dedent(
 class Worker:
     """A worker process and the lines it printed so far."""
 
-    def __init__(self, database: Path, emulator: SnovEmulator, *, wait: bool = False) -> None:
+    def __init__(self, database: HostDB, emulator: SnovEmulator, *, wait: bool = False) -> None:
         env = {
             key: value
             for key, value in os.environ.items()
             if key not in (KEY_ENV, "PYTEST_ADDOPTS", "COVERAGE_PROCESS_START")
         }
+        env.update(database.environ)
         env[BASE_URL_ENV] = emulator.base_url
         env[RATE_LIMIT_ENV] = str(TEST_RATE_LIMIT)
-        self.errors = database.with_name(f"worker-{time.monotonic_ns()}.err")
+        self.errors = database.folder / f"worker-{time.monotonic_ns()}.err"
         with self.errors.open("w") as errors:
             self.process = subprocess.Popen(
                 [
                     sys.executable,
                     "-c",
                     WORKER,
-                    str(database),
+                    str(database.location),
                     "wait" if wait else "go",
                     str(BATCH),
                 ],
@@ -157,17 +163,34 @@ def target_list(snov_emulator: SnovEmulator, account: Credentials) -> int:
     return snov_emulator.state.add_list(account.client_id, "42min bookings").id
 
 
-@pytest.fixture
-def database(tmp_path: Path, account: Credentials, target_list: int) -> Path:
-    """A database connected to the emulated account, with settings and EVENTS jobs queued."""
-    path = tmp_path / "host.db"
-    with ReferenceHost(path, environ={}) as host:
+@dataclass(frozen=True)
+class HostDB:
+    """Where the workers' database is, the environment its hosts need, a folder for logs."""
+
+    location: str | Path
+    environ: dict[str, str]
+    folder: Path
+
+
+@pytest.fixture(params=["sqlite"])
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, account: Credentials, target_list: int
+) -> HostDB:
+    """A database connected to the emulated account, with settings and EVENTS jobs queued:
+    a SQLite file, or (parametrized indirectly) a PostgreSQL database, whose key comes from
+    the environment."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        made = HostDB(url, {KEY_ENV: Fernet.generate_key().decode()}, tmp_path)
+    else:
+        made = HostDB(tmp_path / "host.db", {}, tmp_path)
+    with ReferenceHost(made.location, environ=made.environ) as host:
         host.connect({"api_user_id": account.client_id, "api_secret": account.client_secret}, ADMIN)
         host.save_settings({"target_list_id": target_list})
         host.enqueue_many(
             [booking_event(n, f"person{n}@example.com", name=f"Person {n}") for n in range(EVENTS)]
         )
-    return path
+    return made
 
 
 def add_requests(emulator: SnovEmulator) -> list[Any]:
@@ -198,7 +221,7 @@ def assert_every_event_synced_once(
 
 
 def test_workers_killed_at_random_points_lose_no_job_and_repeat_at_most_one_call_each(
-    database: Path,
+    database: HostDB,
     snov_emulator: SnovEmulator,
     account: Credentials,
     target_list: int,
@@ -232,7 +255,9 @@ def test_workers_killed_at_random_points_lose_no_job_and_repeat_at_most_one_call
 
     # The restarted worker: its clock jumps past the leases the dead workers left.
     clock = ManualClock(time.time())
-    with ReferenceHost(database, clock=clock, sleep=clock.sleep, environ={}) as host:
+    with ReferenceHost(
+        database.location, clock=clock, sleep=clock.sleep, environ=database.environ
+    ) as host:
         host.work(until_empty=True)
         assert_every_event_synced_once(host, snov_emulator, account, target_list)
 
@@ -244,8 +269,9 @@ def test_workers_killed_at_random_points_lose_no_job_and_repeat_at_most_one_call
     assert len(requests) <= EVENTS + len(kills), f"seed {seed}"
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 def test_two_workers_on_one_database_never_run_a_job_twice(
-    database: Path, snov_emulator: SnovEmulator, account: Credentials, target_list: int
+    database: HostDB, snov_emulator: SnovEmulator, account: Credentials, target_list: int
 ) -> None:
     snov_emulator.state.delay_next(0.02, count=EVENTS, path=ADD_PROSPECT)
     workers = [Worker(database, snov_emulator, wait=True) for _ in range(2)]
@@ -258,7 +284,7 @@ def test_two_workers_on_one_database_never_run_a_job_twice(
             done_by[line.split()[0]] += 1
     assert sum(done_by.values()) == EVENTS
     assert len(done_by) == 2, f"one worker did everything: {done_by}"
-    with ReferenceHost(database, environ={}) as host:
+    with ReferenceHost(database.location, environ=database.environ) as host:
         assert_every_event_synced_once(host, snov_emulator, account, target_list)
         assert {entry.status for entry in host.sync_log(limit=None)} == {"synced"}
     assert len(add_requests(snov_emulator)) == EVENTS

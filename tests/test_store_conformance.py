@@ -1,10 +1,11 @@
-"""One suite for every :class:`Store`: MemoryStore, SqliteStore and RedisStore.
+"""One suite for every :class:`Store`: MemoryStore, SqliteStore, PostgresStore and RedisStore.
 
 Each case runs against each store through a :class:`Subject`: the store, and a way to
 let time pass for it without sleeping.
 
-- MemoryStore and SqliteStore expire on an injected clock: ``elapse`` moves a
-  :class:`ManualClock`.
+- MemoryStore, SqliteStore and PostgresStore expire on an injected clock: ``elapse``
+  moves a :class:`ManualClock`. PostgresStore runs on a database of its own on the
+  session's throwaway PostgreSQL server.
 - RedisStore expires on the server's clock, which no test can move. ``elapse`` there
   takes the seconds off the remaining TTL of every key of the test's prefix (``PEXPIRE``
   to ``PTTL`` minus them, deleting the keys whose time is up): the server then sees the
@@ -17,7 +18,7 @@ let time pass for it without sleeping.
 Real time passes on the Redis server between an operation and ``elapse``, so a key a
 test expects to be alive always has a second or more left. The atomicity cases race 8
 threads on one store object, and processes (spawned, each opening its own store) on the
-two stores that processes can share.
+three stores that processes can share.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from fortytwomin_snov.contract.store import (
     apply,
 )
 from fortytwomin_snov.stores import SqliteStore
+from fortytwomin_snov.stores.postgres import PostgresStore
 from fortytwomin_snov.stores.redis import RedisStore
 from fortytwomin_snov.testing.clock import ManualClock
 
@@ -88,6 +90,12 @@ def _subject(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Itera
         sqlite_store = SqliteStore(path, clock=clock)
         yield Subject(sqlite_store, clock.advance, functools.partial(SqliteStore, str(path)))
         sqlite_store.close()
+    elif kind == "postgres":
+        clock = ManualClock()
+        url: str = request.getfixturevalue("postgres_url")
+        postgres_store = PostgresStore.from_url(url, clock=clock)
+        yield Subject(postgres_store, clock.advance, functools.partial(PostgresStore.from_url, url))
+        postgres_store.close()
     else:
         server: RedisServer = request.getfixturevalue("redis_server")
         prefix: str = request.getfixturevalue("redis_prefix")
@@ -102,12 +110,12 @@ def _subject(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Itera
         raw.close()
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=["memory", "sqlite", "postgres", "redis"])
 def subject(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Subject]:
     yield from _subject(request.param, request, tmp_path)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "postgres", "redis"])
 def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Subject]:
     """The stores several processes can share."""
     yield from _subject(request.param, request, tmp_path)

@@ -46,6 +46,7 @@ from types import TracebackType
 
 import platformdirs
 
+from fortytwomin_snov.host.dialect import SQLITE, Dialect, HostDatabase, Statement, sqlite_ddl
 from fortytwomin_snov.host.errors import DatabaseError
 from fortytwomin_snov.host.secrets import exposed_to_others
 from fortytwomin_snov.stores import enable_wal
@@ -55,7 +56,7 @@ _log = logging.getLogger(__name__)
 APP_NAME = "fortytwomin-snov"
 DATABASE_NAME = "host.db"
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
     # 1: connections, settings, the job queue and the sync log.
     (
         """CREATE TABLE connections (
@@ -127,7 +128,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
     ),
 )
-"""The schema, one tuple of statements per ``user_version`` step (append, never edit)."""
+"""The schema, one tuple of statements per version step (append, never edit): SQLite's SQL,
+which :func:`~fortytwomin_snov.host.dialect.postgres_ddl` translates for PostgreSQL (a
+statement it cannot translate is a :class:`~fortytwomin_snov.host.dialect.PerEngine`)."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -153,6 +156,34 @@ def default_database_path() -> Path:
     return platformdirs.user_data_path(APP_NAME, appauthor=False) / DATABASE_NAME
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(location: str | Path) -> bool:
+    """Whether a ``--db`` value names a PostgreSQL database rather than a SQLite file."""
+    return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
+
+
+def open_database(location: str | Path, *, busy_timeout: float = 30.0) -> HostDatabase:
+    """The host's database: a ``postgresql://`` URL (needs the ``postgres`` extra), else a
+    SQLite file."""
+    if not is_postgres_url(location):
+        return Database(location, busy_timeout=busy_timeout)
+    try:
+        from fortytwomin_snov.host.postgres import PostgresDatabase
+    except ImportError:
+        raise DatabaseError(
+            "A PostgreSQL database needs psycopg: pip install 'fortytwomin-snov[postgres]'"
+        ) from None
+    return PostgresDatabase(str(location), statement_timeout=busy_timeout)
+
+
+class SqliteConnection(sqlite3.Connection):
+    """A SQLite connection that says its :class:`~fortytwomin_snov.host.dialect.Dialect`."""
+
+    dialect: Dialect = SQLITE
+
+
 class Database:
     """One connection to the host's SQLite file, safe to share between threads.
 
@@ -168,7 +199,11 @@ class Database:
             _refuse_if_exposed(self.path)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
-            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            self.path,
+            timeout=busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=SqliteConnection,
         )
         if created:
             # The file holds personal data and the plugin's cached tokens: owner only, set
@@ -194,8 +229,14 @@ class Database:
             self._db.close()
             raise
 
+    dialect = SQLITE
+
     def __repr__(self) -> str:
         return f"Database({str(self.path)!r})"
+
+    @property
+    def shown(self) -> str:
+        return str(self.path)
 
     def _migrate(self) -> None:
         with self.transaction() as tx:
@@ -207,7 +248,7 @@ class Database:
                 )
             for step in MIGRATIONS[version:]:
                 for statement in step:
-                    tx.execute(statement)
+                    tx.execute(sqlite_ddl(statement))
             if version < SCHEMA_VERSION:
                 tx.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
@@ -217,7 +258,7 @@ class Database:
             return int(db.execute("PRAGMA user_version").fetchone()[0])
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[SqliteConnection]:
         """One write transaction (``BEGIN IMMEDIATE``): committed when the block ends,
         rolled back if it raises (anything, ``KeyboardInterrupt`` included)."""
         with self._lock:
@@ -230,7 +271,7 @@ class Database:
             self._db.execute("COMMIT")
 
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> Iterator[SqliteConnection]:
         """The connection for queries; several statements see one snapshot."""
         with self._lock:
             self._db.execute("BEGIN")

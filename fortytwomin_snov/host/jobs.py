@@ -45,7 +45,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,6 +57,7 @@ from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 from fortytwomin_snov.contract.errors import FieldError
 from fortytwomin_snov.contract.models import future_problem, json_pointer
 from fortytwomin_snov.contract.schemas import load_contract_schema
+from fortytwomin_snov.host.dialect import Connection
 
 JobState = Literal["queued", "running", "done", "parked", "failed"]
 JOB_STATES: tuple[JobState, ...] = get_args(JobState)
@@ -303,7 +303,7 @@ class Job:
     updated_at: float
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Job:
+    def from_row(cls, row: Any) -> Job:
         """The job of a row; a damaged event reads as ``{}`` (see :func:`stored_event`)."""
         return cls(
             id=row["id"],
@@ -363,7 +363,7 @@ class LogEntry:
     """The whole outcome, as the plugin returned it."""
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> LogEntry:
+    def from_row(cls, row: Any) -> LogEntry:
         return cls(
             id=row["id"],
             at=row["at"],
@@ -413,14 +413,14 @@ class Attempt:
 
 
 def insert_jobs(
-    tx: sqlite3.Connection, integration: str, events: Sequence[Mapping[str, Any]], *, now: float
+    tx: Connection, integration: str, events: Sequence[Mapping[str, Any]], *, now: float
 ) -> list[int]:
     """Queue events (already validated), due at once; their job ids, in order."""
     ids: list[int] = []
     for event in events:
-        cursor = tx.execute(
+        row = tx.execute(
             "INSERT INTO jobs (integration, event_id, event_type, event, state, run_after,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+            " created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?) RETURNING id",
             (
                 integration,
                 storable(str(event["id"])),
@@ -430,8 +430,8 @@ def insert_jobs(
                 now,
                 now,
             ),
-        )
-        ids.append(cast(int, cursor.lastrowid))
+        ).fetchone()
+        ids.append(int(row["id"]))
     return ids
 
 
@@ -447,7 +447,7 @@ def stored_event(text: object) -> dict[str, Any] | None:
 
 
 def claim_jobs(
-    tx: sqlite3.Connection,
+    tx: Connection,
     integration: str,
     *,
     worker: str,
@@ -491,26 +491,29 @@ def claim_jobs(
     return claimed
 
 
-def _due_rows(tx: sqlite3.Connection, integration: str, *, now: float, limit: int) -> list[Any]:
+def _due_rows(tx: Connection, integration: str, *, now: float, limit: int) -> list[Any]:
     # Two lookups, each along the jobs_due index: one query with OR made SQLite sort every
     # due job on each claim (about 10 ms a claim with 100,000 queued). A job whose worker
     # died (its lease ran out) goes first: it is the oldest work.
+    # On PostgreSQL the rows are locked as they are picked, and rows another worker is
+    # claiming are passed over (SKIP LOCKED): two workers never take one job.
+    skip_locked = tx.dialect.skip_locked
     rows: list[Any] = tx.execute(
-        "SELECT id FROM jobs WHERE integration = ? AND state = 'running' AND lease_until <= ?"
-        " LIMIT ?",
+        "SELECT id FROM jobs WHERE integration = ? AND state = 'running' AND lease_until <= ?"  # noqa: S608 - fixed text
+        " LIMIT ?" + skip_locked,
         (integration, now, limit),
     ).fetchall()
     if len(rows) < limit:
         rows += tx.execute(
-            "SELECT id FROM jobs WHERE integration = ? AND state = 'queued' AND run_after <= ?"
-            " ORDER BY run_after, id LIMIT ?",
+            "SELECT id FROM jobs WHERE integration = ? AND state = 'queued' AND run_after <= ?"  # noqa: S608 - fixed text
+            " ORDER BY run_after, id LIMIT ?" + skip_locked,
             (integration, now, limit - len(rows)),
         ).fetchall()
     return rows
 
 
 def claim_job(
-    tx: sqlite3.Connection, integration: str, *, worker: str, now: float, lease: float
+    tx: Connection, integration: str, *, worker: str, now: float, lease: float
 ) -> Job | None:
     """Take the next due job (queued and due, or running with a lease run out) for ``worker``;
     damaged rows met on the way are set aside as :func:`claim_jobs` does."""
@@ -518,15 +521,7 @@ def claim_job(
     return claimed[0] if claimed else None
 
 
-def _holds(tx: sqlite3.Connection, job: Job) -> bool:
-    row = tx.execute(
-        "SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND worker = ? AND attempts = ?",
-        (job.id, job.worker, job.attempts),
-    ).fetchone()
-    return row is not None
-
-
-def extend_lease(tx: sqlite3.Connection, job: Job, *, until: float) -> bool:
+def extend_lease(tx: Connection, job: Job, *, until: float) -> bool:
     """Push the lease of a claimed job on; False if the worker no longer holds it."""
     cursor = tx.execute(
         "UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND worker = ?"
@@ -536,7 +531,7 @@ def extend_lease(tx: sqlite3.Connection, job: Job, *, until: float) -> bool:
     return cursor.rowcount == 1
 
 
-def release_job(tx: sqlite3.Connection, job: Job, *, now: float) -> bool:
+def release_job(tx: Connection, job: Job, *, now: float) -> bool:
     """Give a claimed job back untried (the worker is stopping); False if it no longer held it."""
     cursor = tx.execute(
         "UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL, run_after = ?,"
@@ -547,7 +542,7 @@ def release_job(tx: sqlite3.Connection, job: Job, *, now: float) -> bool:
 
 
 def record_attempt(
-    tx: sqlite3.Connection,
+    tx: Connection,
     job: Job,
     outcome: Outcome,
     *,
@@ -564,10 +559,10 @@ def record_attempt(
     A worker whose claim was lost (its lease ran out and another worker took the job)
     still logs what it did; its final outcome closes the job, any other leaves it alone.
     """
-    cursor = tx.execute(
+    entry = tx.execute(
         "INSERT INTO sync_log (at, job_id, attempt, integration, event_id, event_type, email,"
         " status, reason, message, retry_after, blocked_on, outcome)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (
             now,
             job.id,
@@ -583,8 +578,7 @@ def record_attempt(
             outcome.blocked_on,
             to_json_text(outcome.document),
         ),
-    )
-    entry_id = cast(int, cursor.lastrowid)
+    ).fetchone()
     final = outcome.status in FINAL_STATUSES
     state: JobState
     run_after = now
@@ -600,29 +594,39 @@ def record_attempt(
         state = "queued"
     else:
         state = "failed"
-    if _holds(tx, job):
-        tx.execute(
-            "UPDATE jobs SET state = ?, blocked_on = ?, run_after = ?, lease_until = NULL,"
-            " worker = NULL, last_status = ?, last_reason = ?, updated_at = ? WHERE id = ?",
-            (state, blocked_on, run_after, outcome.status, outcome.reason, now, job.id),
-        )
-    elif final:
+    # The worker still holds the job only if no other worker took it since (the same
+    # attempt): checked by the UPDATE itself, so that the check and the change are one step
+    # on either engine.
+    held = tx.execute(
+        "UPDATE jobs SET state = ?, blocked_on = ?, run_after = ?, lease_until = NULL,"
+        " worker = NULL, last_status = ?, last_reason = ?, updated_at = ?"
+        " WHERE id = ? AND state = 'running' AND worker = ? AND attempts = ?",
+        (
+            state,
+            blocked_on,
+            run_after,
+            outcome.status,
+            outcome.reason,
+            now,
+            job.id,
+            job.worker,
+            job.attempts,
+        ),
+    ).rowcount
+    if not held and final:
         tx.execute(
             "UPDATE jobs SET state = 'done', blocked_on = NULL, lease_until = NULL,"
             " worker = NULL, last_status = ?, last_reason = ?, updated_at = ? WHERE id = ?",
             (outcome.status, outcome.reason, now, job.id),
         )
     current = get_job(tx, job.id)
-    entry = tx.execute("SELECT * FROM sync_log WHERE id = ?", (entry_id,)).fetchone()
     assert current is not None
     return Attempt(
         entry=LogEntry.from_row(entry), job_state=current.state, run_after=current.run_after
     )
 
 
-def requeue_parked(
-    tx: sqlite3.Connection, integration: str, blocked_on: BlockedOn, *, now: float
-) -> int:
+def requeue_parked(tx: Connection, integration: str, blocked_on: BlockedOn, *, now: float) -> int:
     """Queue every job parked on ``blocked_on`` again, due at once; how many."""
     cursor = tx.execute(
         "UPDATE jobs SET state = 'queued', blocked_on = NULL, run_after = ?, updated_at = ?"
@@ -633,45 +637,40 @@ def requeue_parked(
 
 
 def replay_jobs(
-    tx: sqlite3.Connection, integration: str, job_ids: Iterable[int] | None, *, now: float
+    tx: Connection, integration: str, job_ids: Iterable[int] | None, *, now: float
 ) -> list[int]:
     """Queue failed jobs again (all of them, or those of ``job_ids``, which may also name
     parked jobs); the ids queued. Other ids are left alone."""
+    # Each UPDATE checks the state it changes, so a job that moved on meanwhile (on
+    # PostgreSQL, another transaction may change it between two statements) is left alone.
+    requeue = "UPDATE jobs SET state = 'queued', blocked_on = NULL, run_after = ?, updated_at = ?"
     if job_ids is None:
         rows = tx.execute(
-            "SELECT id FROM jobs WHERE integration = ? AND state = 'failed' ORDER BY id",
-            (integration,),
+            requeue + " WHERE integration = ? AND state = 'failed' RETURNING id",
+            (now, now, integration),
         ).fetchall()
-    else:
-        wanted = sorted(set(job_ids))
-        rows = [
-            row
-            for job_id in wanted
-            for row in tx.execute(
-                "SELECT id FROM jobs WHERE id = ? AND integration = ?"
-                " AND state IN ('failed', 'parked')",
-                (job_id, integration),
-            ).fetchall()
-        ]
-    ids = [int(row["id"]) for row in rows]
-    tx.executemany(
-        "UPDATE jobs SET state = 'queued', blocked_on = NULL, run_after = ?, updated_at = ?"
-        " WHERE id = ?",
-        [(now, now, job_id) for job_id in ids],
-    )
-    return ids
+        return sorted(int(row["id"]) for row in rows)
+    return [
+        job_id
+        for job_id in sorted(set(job_ids))
+        if tx.execute(
+            requeue + " WHERE id = ? AND integration = ? AND state IN ('failed', 'parked')",
+            (now, now, job_id, integration),
+        ).rowcount
+        == 1
+    ]
 
 
 # ---- reading -------------------------------------------------------------------------------
 
 
-def get_job(db: sqlite3.Connection, job_id: int) -> Job | None:
+def get_job(db: Connection, job_id: int) -> Job | None:
     row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
     return None if row is None else Job.from_row(row)
 
 
 def list_jobs(
-    db: sqlite3.Connection,
+    db: Connection,
     integration: str,
     *,
     state: JobState | None = None,
@@ -690,7 +689,7 @@ def list_jobs(
     return [Job.from_row(row) for row in db.execute(query, params)]
 
 
-def job_counts(db: sqlite3.Connection, integration: str) -> dict[JobState, int]:
+def job_counts(db: Connection, integration: str) -> dict[JobState, int]:
     """How many jobs are in each state (every state named, zero included)."""
     counts: dict[JobState, int] = dict.fromkeys(JOB_STATES, 0)
     for row in db.execute(
@@ -701,7 +700,7 @@ def job_counts(db: sqlite3.Connection, integration: str) -> dict[JobState, int]:
     return counts
 
 
-def parked_counts(db: sqlite3.Connection, integration: str) -> dict[BlockedOn, int]:
+def parked_counts(db: Connection, integration: str) -> dict[BlockedOn, int]:
     """How many parked jobs wait on each thing an admin can fix."""
     counts: dict[BlockedOn, int] = dict.fromkeys(BLOCKERS, 0)
     for row in db.execute(
@@ -713,7 +712,7 @@ def parked_counts(db: sqlite3.Connection, integration: str) -> dict[BlockedOn, i
     return counts
 
 
-def next_due(db: sqlite3.Connection, integration: str) -> float | None:
+def next_due(db: Connection, integration: str) -> float | None:
     """When the next job becomes claimable (a queued job's ``run_after`` or a running job's
     ``lease_until``); None when nothing is queued or running."""
     row = db.execute(
@@ -725,7 +724,7 @@ def next_due(db: sqlite3.Connection, integration: str) -> float | None:
 
 
 def read_log(
-    db: sqlite3.Connection,
+    db: Connection,
     integration: str,
     *,
     status: Status | Sequence[Status] | None = None,

@@ -10,12 +10,12 @@ connection or the settings while the plugin worked on a job.
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from fortytwomin_snov.host.dialect import Connection
 from fortytwomin_snov.host.jobs import BlockedOn, JobState, iso_time, to_json_text
 
 
@@ -112,7 +112,7 @@ class Snapshot:
         return self.connection_revision if blocked_on == "credentials" else self.settings_revision
 
 
-def read_snapshot(db: sqlite3.Connection, integration: str) -> Snapshot:
+def read_snapshot(db: Connection, integration: str) -> Snapshot:
     connection = db.execute(
         "SELECT record, sealed, revision FROM connections WHERE integration = ?",
         (integration,),
@@ -130,17 +130,20 @@ def read_snapshot(db: sqlite3.Connection, integration: str) -> Snapshot:
     )
 
 
-def current_revision(tx: sqlite3.Connection, integration: str, blocked_on: BlockedOn) -> str | None:
+def current_revision(tx: Connection, integration: str, blocked_on: BlockedOn) -> str | None:
+    """The revision saved now, in the caller's transaction; on PostgreSQL the row stays
+    locked until it ends, so a save waits for the attempt recorded against it."""
     table = "connections" if blocked_on == "credentials" else "settings"
     row = tx.execute(
-        f"SELECT revision FROM {table} WHERE integration = ?",  # noqa: S608 - fixed names
+        f"SELECT revision FROM {table} WHERE integration = ?"  # noqa: S608 - fixed names
+        + tx.dialect.for_update,
         (integration,),
     ).fetchone()
     return None if row is None else str(row["revision"])
 
 
 def save_connection(
-    tx: sqlite3.Connection, integration: str, public: dict[str, Any], sealed: str, *, now: float
+    tx: Connection, integration: str, public: dict[str, Any], sealed: str, *, now: float
 ) -> None:
     tx.execute(
         "INSERT INTO connections (integration, record, sealed, revision, saved_at)"
@@ -151,13 +154,11 @@ def save_connection(
     )
 
 
-def delete_connection(tx: sqlite3.Connection, integration: str) -> None:
+def delete_connection(tx: Connection, integration: str) -> None:
     tx.execute("DELETE FROM connections WHERE integration = ?", (integration,))
 
 
-def read_connection(
-    db: sqlite3.Connection, integration: str
-) -> tuple[dict[str, Any], float] | None:
+def read_connection(db: Connection, integration: str) -> tuple[dict[str, Any], float] | None:
     """The saved record without its secret fields, and when it was saved."""
     row = db.execute(
         "SELECT record, saved_at FROM connections WHERE integration = ?", (integration,)
@@ -166,7 +167,7 @@ def read_connection(
 
 
 def save_settings(
-    tx: sqlite3.Connection,
+    tx: Connection,
     integration: str,
     settings: dict[str, Any],
     warnings: list[str],
@@ -182,7 +183,7 @@ def save_settings(
     )
 
 
-def read_settings(db: sqlite3.Connection, integration: str) -> SavedSettings | None:
+def read_settings(db: Connection, integration: str) -> SavedSettings | None:
     row = db.execute(
         "SELECT document, warnings, saved_at FROM settings WHERE integration = ?",
         (integration,),

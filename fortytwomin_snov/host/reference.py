@@ -4,9 +4,10 @@
 (:func:`~fortytwomin_snov.host.plugins.load_plugin_manager`), calls every hook with the
 integration slug it was built for (by default the only installed one; any plugin of the
 contract works), and keeps everything in one SQLite file
-(:mod:`fortytwomin_snov.host.database`). It is the ``host`` passed to every hook:
-``host.store`` is a :class:`~fortytwomin_snov.stores.SqliteStore` on the same file, so
-every process working on that file shares the plugin's token, rate-limit budget and marks.
+(:mod:`fortytwomin_snov.host.database`) or one PostgreSQL database
+(:mod:`fortytwomin_snov.host.postgres`). It is the ``host`` passed to every hook:
+``host.store`` is by default a store in the same database (:mod:`.shared_store`), so
+every process working on it shares the plugin's token, rate-limit budget and marks.
 
 Admin side (errors are the contract's :class:`~fortytwomin_snov.contract.errors.IntegrationError`
 subclasses, each with a message fit to print)::
@@ -84,8 +85,10 @@ from typing import Any
 import pluggy
 
 from fortytwomin_snov.contract.errors import FieldError, InvalidSettings
+from fortytwomin_snov.contract.store import Store
 from fortytwomin_snov.host import jobs, records
-from fortytwomin_snov.host.database import Database, default_database_path
+from fortytwomin_snov.host.database import default_database_path, is_postgres_url, open_database
+from fortytwomin_snov.host.dialect import HostDatabase
 from fortytwomin_snov.host.errors import (
     HostError,
     InvalidEvent,
@@ -103,8 +106,8 @@ from fortytwomin_snov.host.records import (
     WorkSummary,
 )
 from fortytwomin_snov.host.secrets import SecretBox, secret_fields, split_secrets
+from fortytwomin_snov.host.shared_store import open_store
 from fortytwomin_snov.host.worker import DEFAULT_POLL_INTERVAL, ProgressCallback, Worker
-from fortytwomin_snov.stores import SqliteStore
 
 __all__ = ["Connected", "HostStatus", "ReferenceHost", "SavedSettings", "WorkSummary"]
 
@@ -122,8 +125,11 @@ class ReferenceHost:
     documentation.
 
     Args:
-        database: the SQLite file (created with its folders if absent); default
+        database: the SQLite file (created with its folders if absent), or a
+            ``postgresql://`` URL (:mod:`.postgres`); default
             :func:`~fortytwomin_snov.host.database.default_database_path`.
+        store: the plugins' shared store: None or ``"database"`` for the one in the
+            database, or a ``redis://`` URL (see :mod:`.shared_store`).
         integration: the slug every admin hook is called with, and the only one whose jobs
             :meth:`work` runs. None: admin methods act on the only installed integration
             (an error names them when there are several) and :meth:`work` runs the jobs
@@ -136,7 +142,8 @@ class ReferenceHost:
         environ: where ``FORTYTWOMIN_SNOV_KEY`` is looked up; default ``os.environ``.
         worker_id: names this worker in the jobs it holds; default host name, pid and a
             random suffix.
-        busy_timeout: seconds to wait for another process's write lock.
+        busy_timeout: seconds to wait for another process's write lock (on PostgreSQL:
+            the longest a statement may run, lock waits included).
         batch_size: due jobs of one integration :meth:`work` claims at once and hands to
             ``on_booking_events`` where the plugin implements it (else one at a time to
             ``on_booking_event``).
@@ -155,6 +162,7 @@ class ReferenceHost:
         worker_id: str | None = None,
         busy_timeout: float = 30.0,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        store: str | None = None,
     ) -> None:
         if lease <= 0:
             raise ValueError("a lease lasts a positive number of seconds")
@@ -162,7 +170,10 @@ class ReferenceHost:
             raise ValueError("a batch holds at least one job")
         self.batch_size = batch_size
         self._integration = integration
-        self.path = Path(database) if database is not None else default_database_path()
+        self.location: str | Path = database if database is not None else default_database_path()
+        """The database as given (a PostgreSQL URL with its password: never show it)."""
+        self.path: Path | None = None if is_postgres_url(self.location) else Path(self.location)
+        """The SQLite file (None on PostgreSQL)."""
         self.lease = lease
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.clock = clock
@@ -173,24 +184,26 @@ class ReferenceHost:
         self._box: SecretBox | None = None
         self._worker: Worker | None = None
         self._owner = True
-        self.database = Database(self.path, busy_timeout=busy_timeout)
+        self.database: HostDatabase = open_database(self.location, busy_timeout=busy_timeout)
         try:
-            self._store = SqliteStore(self.path, clock=clock, busy_timeout=busy_timeout)
+            self._store = open_store(store, self.location, clock=clock, busy_timeout=busy_timeout)
         except BaseException:
             self.database.close()
             raise
 
     def __repr__(self) -> str:
-        return f"ReferenceHost({str(self.path)!r}, integration={self._integration!r})"
+        return f"ReferenceHost({self.database.shown!r}, integration={self._integration!r})"
 
     @property
-    def store(self) -> SqliteStore:
-        """The plugin's key-value store (the ``kv`` table of the same file)."""
+    def store(self) -> Store:
+        """The plugin's key-value store (by default the ``kv`` table of the same database)."""
         return self._store
 
     def close(self) -> None:
         if self._owner:
-            self._store.close()
+            close = getattr(self._store, "close", None)
+            if close is not None:
+                close()
             self.database.close()
 
     def __enter__(self) -> ReferenceHost:

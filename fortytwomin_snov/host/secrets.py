@@ -10,9 +10,11 @@ The key never sits in the database. It comes from, in order:
 
 1. the environment variable ``FORTYTWOMIN_SNOV_KEY`` (a Fernet key: 32 url-safe base64
    bytes, as ``Fernet.generate_key()`` makes), read when the key is first needed;
-2. the key file next to the database, ``<database>.key``, created on first use with mode
-   0600. A key file that its group or other users may read, or that another user owns, is
-   refused: the secret would be only as safe as the file.
+2. for a SQLite database, the key file next to it, ``<database>.key``, created on first
+   use with mode 0600 (a PostgreSQL database is shared by several machines, which need the
+   same key: there the variable is the only source). A key file that its group or other
+   users may read, or that another user owns, is refused: the secret would be only as
+   safe as the file.
 
 A token that does not open with the key (another key, or a damaged row) raises
 :class:`~fortytwomin_snov.host.errors.SecretKeyError` saying so, with nothing of the secret
@@ -90,17 +92,25 @@ class SecretBox:
     @classmethod
     def for_database(
         cls,
-        database_path: str | Path,
+        database_path: str | Path | None,
         *,
         create: bool,
         environ: Mapping[str, str] | None = None,
     ) -> SecretBox:
         """The box of a database: the key from ``FORTYTWOMIN_SNOV_KEY``, else from the key
-        file, which is made (mode 0600) if it is absent and ``create`` is true."""
+        file, which is made (mode 0600) if it is absent and ``create`` is true. A database
+        without a file (None: PostgreSQL) has the variable alone."""
         env = os.environ if environ is None else environ
         from_env = env.get(KEY_ENV, "").strip()
         if from_env:
             return cls(from_env, source=f"the environment variable {KEY_ENV}")
+        if database_path is None:
+            raise SecretKeyError(
+                f"With a PostgreSQL database the key comes from {KEY_ENV} alone (every machine"
+                " working the queue needs the same key): set it to a Fernet key, as"
+                " `python -c 'from cryptography.fernet import Fernet;"
+                " print(Fernet.generate_key().decode())'` makes"
+            )
         path = key_file_for(database_path)
         if not path.exists():
             if not create:

@@ -18,12 +18,11 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 from urllib.parse import urlencode
 
-from fortytwomin_snov.host.database import Database
+from fortytwomin_snov.host.dialect import HostDatabase
 from fortytwomin_snov.host.errors import HostError
 
 Role = Literal["owner", "admin", "member"]
@@ -105,7 +104,7 @@ def safe_next(path: str | None) -> str:
     return path
 
 
-def _user(row: sqlite3.Row) -> User:
+def _user(row: Any) -> User:
     return User(
         id=int(row["id"]),
         email=str(row["email"]),
@@ -114,30 +113,29 @@ def _user(row: sqlite3.Row) -> User:
     )
 
 
-def add_user(database: Database, email: str, role: str, *, now: float) -> User:
+def add_user(database: HostDatabase, email: str, role: str, *, now: float) -> User:
     """A new user; UserError if the email is not one, the role unknown, or the user exists."""
     address = normalise_email(email)
     wanted = check_role(role)
     with database.transaction() as tx:
-        existing = tx.execute("SELECT role FROM users WHERE email = ?", (address,)).fetchone()
-        if existing is not None:
-            raise UserError(f"{address} is a user already (role {existing['role']})")
-        cursor = tx.execute(
-            "INSERT INTO users (email, role, created_at) VALUES (?, ?, ?)",
+        added = tx.execute(
+            "INSERT INTO users (email, role, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (email) DO NOTHING RETURNING id",
             (address, wanted, now),
-        )
-        user_id = cursor.lastrowid
-    assert user_id is not None
-    return User(id=user_id, email=address, role=wanted, created_at=now)
+        ).fetchone()
+        if added is None:
+            existing = tx.execute("SELECT role FROM users WHERE email = ?", (address,)).fetchone()
+            raise UserError(f"{address} is a user already (role {existing['role']})")
+    return User(id=int(added["id"]), email=address, role=wanted, created_at=now)
 
 
-def list_users(database: Database) -> list[User]:
+def list_users(database: HostDatabase) -> list[User]:
     with database.read() as db:
         rows = db.execute("SELECT * FROM users ORDER BY id").fetchall()
     return [_user(row) for row in rows]
 
 
-def find_user(database: Database, email: str) -> User:
+def find_user(database: HostDatabase, email: str) -> User:
     """The user with this email; UserError if there is none."""
     address = normalise_email(email)
     with database.read() as db:
@@ -147,20 +145,20 @@ def find_user(database: Database, email: str) -> User:
     return _user(row)
 
 
-def user_by_id(database: Database, user_id: int) -> User | None:
+def user_by_id(database: HostDatabase, user_id: int) -> User | None:
     """The user a session names, or None once they are removed."""
     with database.read() as db:
         row = db.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
     return None if row is None else _user(row)
 
 
-def first_owner(database: Database) -> User | None:
+def first_owner(database: HostDatabase) -> User | None:
     with database.read() as db:
         row = db.execute("SELECT * FROM users WHERE role = 'owner' ORDER BY id LIMIT 1").fetchone()
     return None if row is None else _user(row)
 
 
-def remove_user(database: Database, email: str) -> User:
+def remove_user(database: HostDatabase, email: str) -> User:
     """Remove a user (their links go with them; their sessions stop working at once).
     UserError for an unknown user, or the last owner."""
     address = normalise_email(email)
@@ -169,7 +167,13 @@ def remove_user(database: Database, email: str) -> User:
         if row is None:
             raise UserError(f"{address} is not a user")
         if row["role"] == "owner":
-            owners = tx.execute("SELECT COUNT(*) FROM users WHERE role = 'owner'").fetchone()[0]
+            # Locked on PostgreSQL, so that two owners removed at once cannot both pass.
+            owners = len(
+                tx.execute(
+                    "SELECT id FROM users WHERE role = 'owner'"  # noqa: S608 - fixed text
+                    + tx.dialect.for_update
+                ).fetchall()
+            )
             if owners <= 1:
                 raise UserError(
                     f"{address} is the last owner: add another owner before removing them"
@@ -184,7 +188,7 @@ def _hash(token: str) -> str:
 
 
 def issue_link(
-    database: Database,
+    database: HostDatabase,
     email: str,
     base_url: str,
     *,
@@ -207,7 +211,7 @@ def issue_link(
     return f"{base_url.rstrip('/')}{SIGN_IN_PATH}?{urlencode(query)}"
 
 
-def redeem_link(database: Database, token: str, *, now: float) -> User:
+def redeem_link(database: HostDatabase, token: str, *, now: float) -> User:
     """The user a link signs in; the link is used up.
 
     LinkRefused for a token that is unknown, used already or expired (said the same way:

@@ -151,12 +151,14 @@ class QueueWorker:
 
     def __init__(
         self,
-        database: Path,
+        database: str | Path,
         *,
         poll_interval: float = WORKER_POLL_INTERVAL,
         on_error: Echo | None = None,
+        store: str | None = None,
     ) -> None:
         self._database = database
+        self._store = store
         self._poll_interval = poll_interval
         self._on_error = on_error
         self._stop = threading.Event()
@@ -164,7 +166,7 @@ class QueueWorker:
 
     def _run(self) -> None:
         try:
-            with ReferenceHost(self._database) as host:
+            with ReferenceHost(self._database, store=self._store) as host:
                 host.work(stop=self._stop, poll_interval=self._poll_interval)
         except Exception as error:  # noqa: BLE001 - the pages stay up; the admin is told
             if self._on_error is not None:
@@ -205,7 +207,7 @@ def run_demo_session(host: ReferenceHost, echo: Echo) -> contextlib.AbstractCont
 
 
 def serve(
-    database: Path | None = None,
+    database: str | Path | None = None,
     *,
     port: int = DEFAULT_PORT,
     demo: bool = False,
@@ -213,10 +215,12 @@ def serve(
     worker: bool = True,
     frontend: Path | None = None,
     echo: Echo | None = None,
+    store: str | None = None,
 ) -> None:
     """Serve the admin pages on 127.0.0.1 until Ctrl-C (see the module documentation).
 
-    ``database``: the host's file (None: the default one; with ``demo``, a temporary one).
+    ``database``: the host's file or PostgreSQL URL (None: the default file; with ``demo``,
+    a temporary one). ``store``: the plugins' shared store (None: in the database).
     ``integration``: whose demo ``demo`` runs (None: the only installed one); the pages
     serve every installed integration.
     ``worker``: also work the queue in the background. ``frontend``: the front end's
@@ -234,16 +238,16 @@ def serve(
                     tempfile.TemporaryDirectory(prefix="fortytwomin-snov-")
                 )
                 database = Path(folder) / "host.db"
-            host = stack.enter_context(ReferenceHost(database))
+            host = stack.enter_context(ReferenceHost(database, store=store))
             shown = host.for_integration(integration or host.integration)
             stack.enter_context(run_demo_session(shown, echo))
-            echo(f"Database: {host.path}" + (" (temporary)" if temporary else ""))
+            echo(f"Database: {host.database.shown}" + (" (temporary)" if temporary else ""))
         else:
-            host = stack.enter_context(ReferenceHost(database))
-            echo(f"Database: {host.path}")
+            host = stack.enter_context(ReferenceHost(database, store=store))
+            echo(f"Database: {host.database.shown}")
         server = AdminServer(create_app(host, dist, demo=demo), listener=listener)
         if worker:
-            stack.enter_context(QueueWorker(host.path, on_error=echo))
+            stack.enter_context(QueueWorker(host.location, on_error=echo, store=store))
 
         if demo and not any(user.role == "owner" for user in users.list_users(host.database)):
             users.add_user(host.database, DEMO_OWNER, "owner", now=time.time())
@@ -259,7 +263,7 @@ def serve(
 def sign_in_line(host: ReferenceHost, url: str) -> str:
     """A one-time sign-in link for the host's first owner, or how to add an owner."""
     owner = users.first_owner(host.database)
-    where = f" --db {host.path}"
+    where = f" --db {host.database.shown}"
     if owner is None:
         return (
             "Nobody can sign in yet: add an owner with `fortytwomin-snov users add EMAIL"

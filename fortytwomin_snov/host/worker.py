@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from fortytwomin_snov.contract.errors import IntegrationError
 from fortytwomin_snov.host import jobs, records
-from fortytwomin_snov.host.errors import SecretKeyError
+from fortytwomin_snov.host.errors import DatabaseError, SecretKeyError
 from fortytwomin_snov.host.jobs import Attempt, BlockedOn, Job, Outcome
 from fortytwomin_snov.host.records import Snapshot, WorkSummary
 
@@ -187,7 +187,7 @@ class Worker:
             with self._host.database.transaction() as tx:
                 for job in claimed:
                     jobs.release_job(tx, job, now=self._now())
-        except sqlite3.Error:
+        except (sqlite3.Error, DatabaseError):
             pass  # the leases run out on their own and another worker takes the jobs
 
     @contextmanager
@@ -203,7 +203,7 @@ class Worker:
                     with host.database.transaction() as tx:
                         until = self._now() + host.lease
                         held = [job for job in held if jobs.extend_lease(tx, job, until=until)]
-                except sqlite3.Error:
+                except (sqlite3.Error, DatabaseError):
                     continue  # try again at the next beat; the leases still have time
 
         beat = threading.Thread(target=renew, name=f"lease-{claimed[0].id}", daemon=True)

@@ -13,7 +13,9 @@ from typing import Any
 
 import click
 
+from fortytwomin_snov.host.database import is_postgres_url
 from fortytwomin_snov.host.reference import ReferenceHost
+from fortytwomin_snov.host.shared_store import STORE_ENV
 
 DATABASE_ENV = "FORTYTWOMIN_SNOV_DB"
 
@@ -75,15 +77,56 @@ class CommandFailed(click.ClickException):
         self.details = list(details)
 
 
-with_database = click.option(
-    "--db",
-    "database",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    envvar=DATABASE_ENV,
-    help=f"The host's SQLite database (default: ${DATABASE_ENV}, else host.db in your"
-    " user data directory).",
-)
+class DatabaseLocation(click.Path):
+    """A SQLite file (a Path) or a ``postgresql://`` URL (a str)."""
+
+    name = "PATH|URL"
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if is_postgres_url(value):
+            return str(value)
+        return super().convert(value, param, ctx)
+
+
+_STORE_META = "fortytwomin_snov.store"
+
+
+def _remember_store(context: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        context.meta[_STORE_META] = value
+
+
+def chosen_store() -> str | None:
+    """The shared store ``--store`` (or ``$FORTYTWOMIN_SNOV_STORE``) chose; None: the database."""
+    context = click.get_current_context(silent=True)
+    return None if context is None else context.meta.get(_STORE_META)
+
+
+def with_database(command: Any) -> Any:
+    """``--db`` and ``--store``, for a command that opens the host's database."""
+    command = click.option(
+        "--store",
+        metavar="database|URL",
+        default=None,
+        envvar=STORE_ENV,
+        expose_value=False,
+        callback=_remember_store,
+        help=f"The plugins' shared store: 'database' (the default: in the host's database) or a"
+        f" redis:// URL (default: ${STORE_ENV}).",
+    )(command)
+    return click.option(
+        "--db",
+        "database",
+        type=DatabaseLocation(),
+        default=None,
+        envvar=DATABASE_ENV,
+        help=f"The host's database: a SQLite file or a postgresql:// URL (default:"
+        f" ${DATABASE_ENV}, else host.db in your user data directory).",
+    )(command)
+
 
 with_integration = click.option(
     "--integration",
@@ -94,10 +137,11 @@ with_integration = click.option(
 )
 
 
-def open_host(database: Path | None, integration: str | None) -> ReferenceHost:
+def open_host(database: str | Path | None, integration: str | None) -> ReferenceHost:
     """The host on ``database`` (None: the default file) for ``integration`` (None: the only
-    installed one). An integration no installed plugin handles is refused at once."""
-    host = ReferenceHost(database, integration=integration)
+    installed one), with the chosen shared store. An integration no installed plugin
+    handles is refused at once."""
+    host = ReferenceHost(database, integration=integration, store=chosen_store())
     try:
         host.manifest()  # resolves the default, and checks that the slug is installed
     except BaseException:

@@ -28,6 +28,7 @@ from fortytwomin_snov.host.cli.options import (
     MAX_ID,
     CommandFailed,
     TooDeep,
+    chosen_store,
     json_problem,
     load_json,
     open_host,
@@ -161,7 +162,11 @@ def work(
     Ctrl-C (or SIGTERM) stops after the batch under way; a second Ctrl-C stops at once and
     gives its jobs back to the queue.
     """
-    host = open_host(database, integration) if integration else ReferenceHost(database)
+    host = (
+        open_host(database, integration)
+        if integration
+        else ReferenceHost(database, store=chosen_store())
+    )
     host.batch_size = batch_size
     with host:
         summary = work_with_progress(host, until_empty=until_empty)

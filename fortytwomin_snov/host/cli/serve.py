@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from fortytwomin_snov.host.cli.app import cli
-from fortytwomin_snov.host.cli.options import with_database
+from fortytwomin_snov.host.cli.options import chosen_store, with_database
 
 SERVE_PORT = 8042
 
@@ -42,7 +42,7 @@ SERVE_PORT = 8042
     help="Also work the queue in the background, so a replay from the Sync log page runs at once.",
 )
 def serve(
-    database: Path | None, port: int, demo: bool, integration: str | None, worker: bool
+    database: str | Path | None, port: int, demo: bool, integration: str | None, worker: bool
 ) -> None:
     """Serve the admin pages on 127.0.0.1: Integrations, Connect, Settings, Sync log, Disconnect.
 
@@ -51,5 +51,11 @@ def serve(
     from fortytwomin_snov.host.web_server import serve as serve_pages
 
     serve_pages(
-        database, port=port, demo=demo, integration=integration, worker=worker, echo=click.echo
+        database,
+        port=port,
+        demo=demo,
+        integration=integration,
+        worker=worker,
+        echo=click.echo,
+        store=chosen_store(),
     )

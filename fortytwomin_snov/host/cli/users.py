@@ -16,13 +16,14 @@ from fortytwomin_snov.host import users as accounts
 from fortytwomin_snov.host.cli.app import cli, help_without_command
 from fortytwomin_snov.host.cli.options import CommandFailed, with_database
 from fortytwomin_snov.host.cli.output import local_time, print_json
-from fortytwomin_snov.host.database import Database, default_database_path
+from fortytwomin_snov.host.database import default_database_path, open_database
+from fortytwomin_snov.host.dialect import HostDatabase
 
 DEFAULT_URL = "http://127.0.0.1:8042"
 
 
-def _open(database: Path | None) -> Database:
-    return Database(database if database is not None else default_database_path())
+def _open(database: str | Path | None) -> HostDatabase:
+    return open_database(database if database is not None else default_database_path())
 
 
 @cli.group(invoke_without_command=True)
@@ -45,7 +46,7 @@ def users(context: click.Context) -> None:
     help="owner and admin may change the integrations; member may only look.",
 )
 @with_database
-def add(email: str, role: str, database: Path | None) -> None:
+def add(email: str, role: str, database: str | Path | None) -> None:
     """Add a user who may sign in to the admin pages."""
     with _open(database) as db:
         user = accounts.add_user(db, email, role, now=time.time())
@@ -55,7 +56,7 @@ def add(email: str, role: str, database: Path | None) -> None:
 @users.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document.")
 @with_database
-def list_(as_json: bool, database: Path | None) -> None:
+def list_(as_json: bool, database: str | Path | None) -> None:
     """List the users and their roles."""
     with _open(database) as db:
         found = accounts.list_users(db)
@@ -73,7 +74,7 @@ def list_(as_json: bool, database: Path | None) -> None:
 @users.command("remove")
 @click.argument("email")
 @with_database
-def remove(email: str, database: Path | None) -> None:
+def remove(email: str, database: str | Path | None) -> None:
     """Remove a user: their sign-in links and sessions stop working at once."""
     with _open(database) as db:
         user = accounts.remove_user(db, email)
@@ -103,7 +104,7 @@ def _base_url(url: str) -> str:
     help="The page to open once signed in (a path such as /integrations).",
 )
 @with_database
-def login(email: str, url: str, next_path: str | None, database: Path | None) -> None:
+def login(email: str, url: str, next_path: str | None, database: str | Path | None) -> None:
     """Print a one-time sign-in link to the admin pages for EMAIL.
 
     The link works once, for 15 minutes. Anyone who has it can sign in as EMAIL: open it
