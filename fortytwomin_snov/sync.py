@@ -796,7 +796,7 @@ def change_outreach(
         progress = OutreachProgress(added=written.added, prospect_id=written.prospect_id)
         progress.note(marks, event_ids)
     ours = paused_by_us(account, plan.email)
-    if outreach.change == "resume" and not ours and progress.pending is None:
+    if outreach.change == "resume" and not ours and progress.pending is None and not progress.done:
         return OutreachChanged("resume", (), looked=False)  # nothing of ours: no call
     client = account.client
     reused = membership.looked_up if fresh else None
