@@ -269,6 +269,17 @@ class AccountList(BaseModel):
     active_campaigns: tuple[str, ...] = ()
 
 
+class AccountCampaign(BaseModel):
+    """A campaign the settings page offers for ``outreach_on_booking``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: int
+    name: str
+    status: str | None = None
+    list_id: int | None = None
+
+
 class Choices(BaseModel):
     """What the settings page lets an admin pick from, as last read from Snov.io."""
 
@@ -277,6 +288,7 @@ class Choices(BaseModel):
     lists: tuple[AccountList, ...]
     custom_fields: tuple[str, ...]
     fetched_at: str
+    campaigns: tuple[AccountCampaign, ...] = ()  # absent in copies cached before campaigns
 
     def list_named(self, list_id: int) -> AccountList | None:
         return next((item for item in self.lists if item.id == list_id), None)
@@ -420,6 +432,12 @@ class Account:
                 for item in self.client.lists()
             ),
             custom_fields=tuple(field.label for field in self.client.custom_fields()),
+            campaigns=tuple(
+                AccountCampaign(
+                    id=item.id, name=item.name, status=item.status, list_id=item.list_id
+                )
+                for item in campaigns
+            ),
             fetched_at=now().astimezone(UTC).isoformat(timespec="seconds"),
         )
         document = choices.model_dump_json()

@@ -307,6 +307,8 @@ def _merged(plans: Sequence[Plan]) -> Plan:
     updates = [plan.update for plan in plans if plan.update is not None]
     stamps = [plan.status_at for plan in plans if plan.status_at is not None]
     labels = [plan.status_label for plan in plans if plan.status_label is not None]
+    # The newest event that touches campaigns decides: a cancel after a booking resumes.
+    outreach = [plan.outreach for plan in plans if plan.outreach is not None]
     return Plan(
         email=last.email,
         list_id=first.list_id,
@@ -316,6 +318,7 @@ def _merged(plans: Sequence[Plan]) -> Plan:
         status_only=all(plan.status_only for plan in plans),
         status_label=labels[-1] if labels else None,
         status_at=max(stamps) if stamps else None,
+        outreach=outreach[-1] if outreach else None,
     )
 
 

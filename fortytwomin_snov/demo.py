@@ -47,6 +47,9 @@ COMPANY_SIZE_FIELD = "Company size"
 COMPANY_QUESTION = "invitee_form_question:company"
 EMPLOYEES_FIELD = "routing_form_field:employees"
 COMPANY_SIZE_TARGET = f"prospect.cf_{COMPANY_SIZE_FIELD}"
+DEMO_NURTURE_CAMPAIGN = "Webinar nurture"
+DEMO_LEAD = "existing.lead@example.com"
+"""The demo account's Active campaign, and the lead in another list who books."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ def demo_settings(list_id: int) -> dict[str, Any]:
             {"source": COMPANY_QUESTION, "target": "prospect.company"},
             {"source": EMPLOYEES_FIELD, "target": COMPANY_SIZE_TARGET},
         ],
+        # Someone a campaign is still emailing books: the emails stop until a cancel.
+        "outreach_on_booking": {"action": "pause", "resume_on_cancel": True},
     }
 
 
@@ -417,6 +422,7 @@ def run_demo(
     document = demo_settings(list_id)
     saved = host.save_settings(document)
     tell.settings_saved(document, saved.warnings)
+    _enrol_demo_lead(environment)
     tell.step("Send a burst of events")
     burst = demo_events()
     host.enqueue_many([item.event for item in burst])
@@ -432,6 +438,16 @@ def run_demo(
         host.batch_size = batch_size
     tell.worked(host, summary, environment.api_calls() - calls_before)
     return DemoResult(list_id=list_id, summary=summary)
+
+
+def _enrol_demo_lead(environment: DemoEnvironment) -> None:
+    """The lead already in another list is also a recipient of the Active "Webinar nurture"
+    campaign (added by hand), so their booking shows the outreach being paused."""
+    state = environment.state
+    client_id = environment.credentials["api_user_id"]
+    for campaign in state.campaigns(client_id):
+        if campaign.name == DEMO_NURTURE_CAMPAIGN:
+            state.enrol(client_id, campaign.id, DEMO_LEAD)
 
 
 @contextmanager

@@ -84,6 +84,9 @@ REASONS_BY_STATUS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 
 
+CampaignId = Annotated[int, Field(ge=1)]
+
+
 class SyncOutcome(Outcome):
     """What ``on_booking_event`` did: ``schema/sync-outcome.schema.json``."""
 
@@ -96,6 +99,21 @@ class SyncOutcome(Outcome):
         default=None, description="The Snov.io list written to."
     )
     prospect_id: Omittable[Identifier] = Field(default=None, description="The Snov.io prospect id.")
+    campaigns_paused: Omittable[tuple[CampaignId, ...]] = Field(
+        default=None,
+        strict=False,
+        description="The Snov.io campaigns (ids) in which this sync paused the person.",
+    )
+    campaigns_unsubscribed: Omittable[tuple[CampaignId, ...]] = Field(
+        default=None,
+        strict=False,
+        description="The Snov.io campaigns (ids) from which this sync unsubscribed the person.",
+    )
+    campaigns_resumed: Omittable[tuple[CampaignId, ...]] = Field(
+        default=None,
+        strict=False,
+        description="The Snov.io campaigns (ids) in which this sync set the person back to Active.",
+    )
 
     @field_validator("reason")
     @classmethod

@@ -14,6 +14,7 @@ never depends on the caller having asked.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,7 +30,7 @@ from fortytwomin_snov.mapping import (
 )
 from fortytwomin_snov.outcomes import REASON_STATUS, OutcomeReason
 from fortytwomin_snov.settings.model import Settings
-from fortytwomin_snov.snov import ProspectFields
+from fortytwomin_snov.snov import ProspectFields, ProspectProfile, RecipientStatus
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 """What passes for an email address: Snov.io refuses anything looser."""
@@ -95,6 +96,40 @@ Route = Literal["update", "add_or_update", "add_unless_present"]
 """
 
 
+OutreachChange = Literal["pause", "unsubscribe", "resume"]
+"""What an event does to the person's campaign recipient status."""
+
+_RECIPIENT_STATUS: dict[OutreachChange, RecipientStatus] = {
+    "pause": "Paused",
+    "unsubscribe": "Unsubscribed",
+    "resume": "Active",
+}
+
+
+@dataclass(frozen=True)
+class Outreach:
+    """The campaign part of a plan: the change, and the campaigns it may touch."""
+
+    change: OutreachChange
+    campaign_ids: frozenset[int] = frozenset()
+    """The campaigns chosen in the settings; empty: every campaign (pause, unsubscribe)."""
+
+    @property
+    def status(self) -> RecipientStatus:
+        """The recipient status the change sets, as Snov.io spells it."""
+        return _RECIPIENT_STATUS[self.change]
+
+
+@dataclass(frozen=True)
+class CampaignSeen:
+    """A campaign the person is a recipient of, merged across their profiles."""
+
+    id: int
+    name: str
+    statuses: frozenset[str]
+    """Their recipient statuses in it, lower case, one per profile enrolled."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """What to write to Snov.io for one event."""
@@ -113,6 +148,8 @@ class Plan:
     """The words written into the lifecycle status field, if one is chosen."""
     status_at: float | None
     """A booking event's ``occurred_at`` (POSIX seconds), remembered once it is written."""
+    outreach: Outreach | None = None
+    """What happens to the person in Snov.io campaigns once they are written, if anything."""
 
 
 def target_of(event: Event, settings: Settings) -> Target | Skip:
@@ -219,4 +256,65 @@ def decide(event: Event, settings: Settings, history: History) -> Plan | Skip:
         status_only=status_only,
         status_label=label,
         status_at=status_at,
+        outreach=outreach_of(event, settings),
+    )
+
+
+# ---- outreach: the person's Snov.io campaigns ---------------------------------------------
+
+STOPPING_EVENTS = frozenset({"booking.created", "routing_form.submitted"})
+RESUMING_EVENTS = frozenset({"booking.canceled", "booking.no_show"})
+
+
+def outreach_of(event: Event, settings: Settings) -> Outreach | None:
+    """What an event does to the person's campaigns under the settings, if anything.
+
+    A booking or a routing-form submission pauses or unsubscribes them; a cancel or a
+    no-show resumes what was paused, with ``resume_on_cancel``; a reschedule changes nothing.
+    """
+    chosen = settings.outreach_on_booking
+    if event.type in STOPPING_EVENTS and chosen.action != "none":
+        return Outreach(chosen.action, frozenset(chosen.campaign_ids))
+    if event.type in RESUMING_EVENTS and chosen.resume_on_cancel:
+        return Outreach("resume")
+    return None
+
+
+def campaigns_seen(profiles: Iterable[ProspectProfile], email: str) -> tuple[CampaignSeen, ...]:
+    """The person's campaigns from a lookup, merged across their profiles (one per list they
+    were duplicated into), in the order first seen. Recipients of another email are ignored."""
+    wanted = email.casefold()
+    names: dict[int, str] = {}
+    statuses: dict[int, set[str]] = {}
+    for profile in profiles:
+        for campaign in profile.campaigns:
+            names.setdefault(campaign.id, campaign.name or f"campaign {campaign.id}")
+            found = statuses.setdefault(campaign.id, set())
+            for recipient in campaign.recipients:
+                if recipient.email is not None and recipient.email.casefold() != wanted:
+                    continue
+                found.add((recipient.status or "").casefold())
+    return tuple(
+        CampaignSeen(id=campaign_id, name=name, statuses=frozenset(statuses[campaign_id]))
+        for campaign_id, name in names.items()
+    )
+
+
+def campaigns_to_change(
+    outreach: Outreach, campaigns: Sequence[CampaignSeen], paused_by_us: Iterable[int]
+) -> tuple[CampaignSeen, ...]:
+    """Where the change applies.
+
+    Pause or unsubscribe: where the person is an active recipient, in the chosen campaigns
+    (all of them when none is chosen). Resume: where they are paused, in the campaigns
+    this feature paused (``paused_by_us``) and no other.
+    """
+    if outreach.change == "resume":
+        ours = frozenset(paused_by_us)
+        return tuple(item for item in campaigns if item.id in ours and "paused" in item.statuses)
+    return tuple(
+        item
+        for item in campaigns
+        if "active" in item.statuses
+        and (not outreach.campaign_ids or item.id in outreach.campaign_ids)
     )

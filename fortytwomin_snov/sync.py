@@ -28,11 +28,12 @@ Snov.io said the person is in the list.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -50,10 +51,29 @@ from fortytwomin_snov.contract.models import (
 from fortytwomin_snov.contract.store import Add, Delete, Get, Op, Set, Store, apply
 from fortytwomin_snov.mapping import Event
 from fortytwomin_snov.outcomes import SyncOutcome
-from fortytwomin_snov.rules import History, Plan, Skip, Target, decide, left_alone, target_of
+from fortytwomin_snov.rules import (
+    CampaignSeen,
+    History,
+    Outreach,
+    OutreachChange,
+    Plan,
+    Skip,
+    Target,
+    campaigns_seen,
+    campaigns_to_change,
+    decide,
+    left_alone,
+    target_of,
+)
 from fortytwomin_snov.schemas import describe_field_errors
 from fortytwomin_snov.settings.model import Settings
-from fortytwomin_snov.snov import AddProspectResult, ProspectFields, RequestNotSent, SnovClient
+from fortytwomin_snov.snov import (
+    AddProspectResult,
+    ProspectFields,
+    ProspectProfile,
+    RequestNotSent,
+    SnovClient,
+)
 from fortytwomin_snov.snov.errors import (
     CredentialsRejected,
     CustomFieldNotFound,
@@ -358,6 +378,8 @@ class Membership:
         # Several ids when one write carries several events: each notes the step, so a
         # retry of any of them, however the next batch groups them, goes on from there.
         self._event_ids = tuple(event_ids)
+        self.looked_up: list[ProspectProfile] | None = None
+        """The email's profiles as last looked up, while no add has landed since."""
 
     def _last_step(self) -> str | None:
         for event_id in self._event_ids:
@@ -387,12 +409,15 @@ class Membership:
             raise
 
     def _joined(self, result: AddProspectResult, note: str = "") -> Written:
+        if result.added:  # a new profile may be enrolled in its list's campaigns
+            self.looked_up = None
         self._marks.remember_member(result.prospect_id)
         return Written(in_list=True, added=result.added, prospect_id=result.prospect_id, note=note)
 
     def _listed(self, email: str) -> tuple[bool, str | None, bool]:
         """Looked up: (in our list, that profile's id, the email has any profile)."""
         profiles = self._client.prospects_by_email(email)
+        self.looked_up = profiles
         for profile in profiles:
             if any(item.id == self._list_id for item in profile.lists):
                 self._marks.remember_member(profile.id)
@@ -639,8 +664,11 @@ def apply_plan(
 
     ``event_ids``: the events the write carries (their steps are noted together)."""
     membership = Membership(account.client, marks, plan.list_id, event_ids)
+    progress = OutreachProgress.of(marks, event_ids)
     try:
-        if plan.route == "add_unless_present":
+        if progress is not None:  # an earlier attempt wrote the person: campaigns are left
+            written = progress.written()
+        elif plan.route == "add_unless_present":
             written = membership.add_unless_present(plan.fields, plan.update)
         else:
             assert plan.update is not None, "only a lookup may leave a prospect alone"
@@ -654,30 +682,45 @@ def apply_plan(
         return outcomes.skip(left_alone(Target(plan.email, plan.list_id)))
     if plan.status_at is not None:
         marks.remember_status_at(plan.status_at)
-    return _synced(written, plan, outcomes)
+    changed: OutreachChanged | None = None
+    if plan.outreach is not None:
+        try:
+            changed = change_outreach(
+                plan, plan.outreach, account, marks, event_ids, written, progress, membership
+            )
+        except SnovError as error:
+            return _trouble(error, plan, outcomes)
+    return _synced(written, plan, outcomes, changed)
 
 
-def _synced(written: Written, plan: Plan, outcomes: Outcomes) -> dict[str, Any]:
+def _synced(
+    written: Written, plan: Plan, outcomes: Outcomes, changed: OutreachChanged | None = None
+) -> dict[str, Any]:
     extra = {"email": plan.email, "list_id": plan.list_id, "prospect_id": written.prospect_id}
+    tail = ""
+    if changed is not None:
+        tail = changed.words()
+        extra.update(changed.fields())
     if plan.status_only:
         verb = "Added" if written.added else "Updated"
         return outcomes.make(
             "synced",
             "status_updated",
-            f"{verb} {plan.email} in the Snov.io list with the meeting's new status{written.note}.",
+            f"{verb} {plan.email} in the Snov.io list with the meeting's new status"
+            f"{written.note}{tail}.",
             **extra,
         )
     if written.added:
         return outcomes.make(
             "synced",
             "prospect_added",
-            f"Added {plan.email} to the Snov.io list{written.note}.",
+            f"Added {plan.email} to the Snov.io list{written.note}{tail}.",
             **extra,
         )
     return outcomes.make(
         "synced",
         "prospect_updated",
-        f"Updated {plan.email}, already in the Snov.io list, with the new details.",
+        f"Updated {plan.email}, already in the Snov.io list, with the new details{tail}.",
         **extra,
     )
 
@@ -737,3 +780,200 @@ def _trouble(error: SnovError, plan: Plan, outcomes: Outcomes) -> dict[str, Any]
         f"Snov.io refused to write {plan.email}: {said}",
         **where,
     )
+
+
+# ---- outreach: the person's Snov.io campaigns, once they are written --------------------
+
+OUTREACH_STEP = "outreach:"
+"""The step noted once the person is written: a retry goes on with the campaigns only."""
+PAUSED_TTL = STATUS_AT_TTL
+"""How long the store remembers the campaigns this feature paused someone in."""
+
+_DONE_WORDS: dict[OutreachChange, tuple[str, str]] = {
+    "pause": ("paused them in", "pause"),
+    "unsubscribe": ("unsubscribed them from", "unsubscribe them from"),
+    "resume": ("set them back to Active in", "resume"),
+}
+_OUTCOME_FIELD: dict[OutreachChange, str] = {
+    "pause": "campaigns_paused",
+    "unsubscribe": "campaigns_unsubscribed",
+    "resume": "campaigns_resumed",
+}
+
+
+@dataclass
+class OutreachProgress:
+    """The step mark of the campaign step: what the write achieved, the campaigns changed
+    so far, and the one whose change was sent last without an answer yet."""
+
+    added: bool
+    prospect_id: str | None
+    done: list[int] = field(default_factory=list)
+    pending: int | None = None
+
+    @classmethod
+    def of(cls, marks: Marks, event_ids: Sequence[str]) -> OutreachProgress | None:
+        for event_id in event_ids:
+            step = marks.step(event_id)
+            if step is not None and step.startswith(OUTREACH_STEP):
+                try:
+                    raw = json.loads(step.removeprefix(OUTREACH_STEP))
+                    return cls(
+                        added=bool(raw["added"]),
+                        prospect_id=raw["prospect_id"],
+                        done=[int(item) for item in raw["done"]],
+                        pending=raw["pending"],
+                    )
+                except (ValueError, KeyError, TypeError):
+                    return None  # unreadable: the write's own steps start over safely
+        return None
+
+    def note(self, marks: Marks, event_ids: Sequence[str]) -> None:
+        value = OUTREACH_STEP + json.dumps(
+            {
+                "added": self.added,
+                "prospect_id": self.prospect_id,
+                "done": self.done,
+                "pending": self.pending,
+            }
+        )
+        for event_id in event_ids:
+            marks.note_step(event_id, value)
+
+    def written(self) -> Written:
+        return Written(in_list=True, added=self.added, prospect_id=self.prospect_id)
+
+
+@dataclass(frozen=True)
+class OutreachChanged:
+    """What the campaign step did: for the outcome."""
+
+    change: OutreachChange
+    changed: tuple[CampaignSeen, ...]
+    refused: tuple[tuple[CampaignSeen, str], ...] = ()
+    looked: bool = True
+    """Whether the person's campaigns were read (not for a resume with nothing to resume)."""
+
+    def words(self) -> str:
+        done, verb = _DONE_WORDS[self.change]
+        said = ""
+        if self.changed:
+            count = len(self.changed)
+            noun = "campaign" if count == 1 else "campaigns"
+            names = ", ".join(item.name for item in self.changed)
+            said = f" and {done} {count} Snov.io {noun}: {names}"
+        elif self.looked and self.change != "resume" and not self.refused:
+            said = f" (in no active Snov.io campaign to {verb})"
+        for campaign, why in self.refused:
+            said += (
+                f"; Snov.io refused to {verb} them in {campaign.name} ({why}), so it was skipped"
+            )
+        return said
+
+    def fields(self) -> dict[str, Any]:
+        if not self.changed:
+            return {}
+        return {_OUTCOME_FIELD[self.change]: [item.id for item in self.changed]}
+
+
+def _paused_key(account: Account, email: str) -> str:
+    # Per account and email, not per list: a campaign's recipients are emails.
+    scope = hashlib.sha256(account.credentials.api_user_id.encode()).hexdigest()[:24]
+    person = hashlib.sha256(email.casefold().encode()).hexdigest()[:32]
+    return f"snov:outreach-paused:{scope}:{person}"
+
+
+def paused_by_us(account: Account, email: str) -> set[int]:
+    """The campaigns this feature paused the person in and has not resumed."""
+    raw = account.store.get(_paused_key(account, email))
+    try:
+        return {int(item) for item in json.loads(raw)} if raw else set()
+    except (ValueError, TypeError):
+        return set()
+
+
+def _remember_paused(account: Account, email: str, campaigns: set[int]) -> None:
+    key = _paused_key(account, email)
+    if campaigns:
+        account.store.set(key, json.dumps(sorted(campaigns)), ttl=PAUSED_TTL)
+    else:
+        account.store.delete(key)
+
+
+def change_outreach(
+    plan: Plan,
+    outreach: Outreach,
+    account: Account,
+    marks: Marks,
+    event_ids: Sequence[str],
+    written: Written,
+    progress: OutreachProgress | None,
+    membership: Membership,
+) -> OutreachChanged:
+    """Pause, unsubscribe or resume the person in their campaigns, after they are written.
+
+    The step is noted first, so a retry after trouble here does not write the person
+    again; before each change the campaign is noted as pending, and a retry that finds it
+    already changed counts it as done (one lookup, one change per campaign, at most once
+    more after a kill). Raises SnovError for trouble a retry can fix (429, 5xx, keys); a
+    campaign Snov.io refuses to change (gone, Finished) is noted and skipped.
+    """
+    fresh = progress is None
+    if progress is None:
+        progress = OutreachProgress(added=written.added, prospect_id=written.prospect_id)
+        progress.note(marks, event_ids)
+    ours = paused_by_us(account, plan.email)
+    if outreach.change == "resume" and not ours and progress.pending is None and not progress.done:
+        return OutreachChanged("resume", (), looked=False)  # nothing of ours: no call
+    client = account.client
+    reused = membership.looked_up if fresh else None
+    profiles = reused if reused is not None else client.prospects_by_email(plan.email)
+    seen = campaigns_seen(profiles, plan.email)
+    by_id = {item.id: item for item in seen}
+    target = outreach.status.casefold()
+    if progress.pending is not None:
+        pending = by_id.get(progress.pending)
+        if pending is not None and pending.statuses == {target}:  # the lost answer landed
+            progress.done.append(pending.id)
+            _track(account, plan.email, outreach.change, ours, pending.id)
+        progress.pending = None
+    done = [
+        by_id.get(item, CampaignSeen(item, f"campaign {item}", frozenset()))
+        for item in progress.done
+    ]
+    refused: list[tuple[CampaignSeen, str]] = []
+    for campaign in campaigns_to_change(outreach, seen, ours):
+        if campaign.id in progress.done:
+            continue
+        progress.pending = campaign.id
+        progress.note(marks, event_ids)
+        try:
+            client.change_recipient_status(plan.email, campaign.id, outreach.status)
+        except SnovRejected as error:
+            refused.append((campaign, error.snov_message or str(error)))
+            if outreach.change == "resume":  # gone or finished: nothing left to resume
+                ours.discard(campaign.id)
+                _remember_paused(account, plan.email, ours)
+            progress.pending = None
+            continue
+        progress.done.append(campaign.id)
+        progress.pending = None
+        _track(account, plan.email, outreach.change, ours, campaign.id)
+        progress.note(marks, event_ids)
+        done.append(campaign)
+    if outreach.change == "resume" and ours - by_id.keys():
+        _remember_paused(account, plan.email, ours & by_id.keys())  # campaigns gone since
+    return OutreachChanged(outreach.change, tuple(done), tuple(refused))
+
+
+def _track(
+    account: Account, email: str, change: OutreachChange, ours: set[int], campaign_id: int
+) -> None:
+    """Remember a pause of ours (and forget it once resumed), so a resume touches only ours."""
+    if change == "pause":
+        ours.add(campaign_id)
+    elif change == "resume":
+        ours.discard(campaign_id)
+    else:
+        return
+    _remember_paused(account, email, ours)

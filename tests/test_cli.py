@@ -577,6 +577,9 @@ def test_demo_runs_the_whole_flow_offline_in_seconds(env: dict[str, str], run: R
         "invalid_event",
     ):
         assert reason in log
+    # The lead a campaign was still emailing books: the outreach is paused.
+    assert "paused them" in log  # the table wraps the message: its words, not the line
+    assert "campaign: Webinar nurture." in log
     prospects = out[out.index('The prospects now in "42min demo bookings"') :]
     rows = {line.split()[0]: line for line in prospects.splitlines()[1:] if "@" in line}
     assert "Meeting rescheduled" in rows["jane.doe@example.com"]

@@ -551,6 +551,7 @@ def test_an_empty_document_is_saved_with_the_help_page_defaults_and_warnings(
         "status_labels": DEFAULT_LABELS,
         "host_email_field": None,
         "field_mappings": LOCKED,
+        "outreach_on_booking": {"action": "none", "campaign_ids": [], "resume_on_cancel": False},
     }
     assert snov.paths() == []  # nothing chosen that Snov.io must confirm
     assert len(saved["warnings"]) == 2
@@ -1106,3 +1107,66 @@ def test_emulator_revoked_keys_render_from_the_last_known_choices(
     form = render(hook, host, seeded.connection)
     assert "Reconnect Snov.io" in notice_of(form)
     assert choices(form["schema"], "target_list_id") == choices(live["schema"], "target_list_id")
+
+
+# ---- outreach_on_booking -----------------------------------------------------------------
+
+
+def test_help_the_form_offers_the_accounts_campaigns_with_their_status(
+    hook: pluggy.HookRelay, host: Host, snov: SnovMock
+) -> None:
+    snov.token()
+    snov.account()
+    form = render(hook, host)
+    outreach = form["schema"]["$defs"]["outreach_on_booking"]["properties"]
+    offered = {o["const"]: o["title"] for o in outreach["campaign_ids"]["items"]["oneOf"]}
+    assert offered == {9: "Q3 cold outreach (Active)", 10: "Summer promo (Paused)"}
+    assert [o["const"] for o in outreach["action"]["oneOf"]] == ["none", "pause", "unsubscribe"]
+    ui = form["ui_schema"]["outreach_on_booking"]
+    assert "never resumed" in ui["resume_on_cancel"]["ui:help"]
+    assert "final in Snov.io" in outreach["action"]["oneOf"][2]["description"]
+
+
+def test_help_saving_pause_on_a_list_that_feeds_an_active_campaign_warns(
+    hook: pluggy.HookRelay, host: Host, snov: SnovMock
+) -> None:
+    snov.token()
+    snov.account()
+    saved = save(
+        hook,
+        host,
+        {
+            "target_list_id": CAMPAIGN_LIST,
+            "lifecycle_status_field": "Meeting status",
+            "outreach_on_booking": {"action": "pause", "campaign_ids": [9]},
+        },
+    )
+    assert saved["settings"]["outreach_on_booking"] == {
+        "action": "pause",
+        "campaign_ids": [9],
+        "resume_on_cancel": False,
+    }
+    assert any(
+        "enrols the person there and then pauses them at once" in w for w in saved["warnings"]
+    )
+
+
+def test_help_saving_unsubscribe_warns_that_it_is_final(
+    hook: pluggy.HookRelay, host: Host, snov: SnovMock
+) -> None:
+    snov.token()
+    snov.account()
+    saved = save(
+        hook,
+        host,
+        {
+            "target_list_id": PLAIN_LIST,
+            "lifecycle_status_field": "Meeting status",
+            "outreach_on_booking": {"action": "unsubscribe"},
+        },
+    )
+    assert saved["warnings"] == [
+        "Unsubscribe is final in Snov.io: people who book get no more emails from those"
+        " campaigns, even if the meeting is canceled. Choose Pause to be able to set them"
+        " back to Active."
+    ]

@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from pydantic import TypeAdapter, ValidationError
 
-from fortytwomin_snov.account import Account, AccountList, Choices
+from fortytwomin_snov.account import Account, AccountCampaign, AccountList, Choices
 from fortytwomin_snov.contract import ui_schema
 from fortytwomin_snov.contract.errors import IntegrationError, InvalidCredentials
 from fortytwomin_snov.contract.store import Store
@@ -68,6 +68,7 @@ _PROPERTY_TITLES = {
     "status_labels": "Status wording",
     "host_email_field": "Host email field",
     "field_mappings": "Field mappings",
+    "outreach_on_booking": "Snov.io campaigns when someone books",
 }
 _STATUS_LABEL_TITLES = {
     "created": "Meeting booked",
@@ -214,6 +215,7 @@ def _form_schema(choices: Choices | None, notice: str | None) -> JSON:
         {"const": "update", "title": "Update", "description": "Refresh it with the new details."},
         {"const": "skip", "title": "Skip", "description": "Leave it untouched."},
     ]
+    _outreach_titles(definitions)
     if choices is None:
         return schema
 
@@ -244,6 +246,7 @@ def _form_schema(choices: Choices | None, notice: str | None) -> JSON:
             for label in labels
         ),
     ]
+    _outreach_choices(definitions, choices)
     return schema
 
 
@@ -335,4 +338,94 @@ def _ui_schema(choices: Choices | None, notice: str | None) -> JSON:
             "locked": {"ui:widget": "hidden"},
         },
     }
+    ui["outreach_on_booking"] = _outreach_ui(choices)
     return ui
+
+
+# ---- outreach_on_booking: the person's campaigns when they book --------------------------
+
+_OUTREACH_ACTIONS = (
+    ("none", "Leave their campaigns alone", "Bookings don't change any Snov.io campaign."),
+    (
+        "pause",
+        "Pause them",
+        "Pause the person in the campaigns below, so the drip emails stop while they have a"
+        " meeting with you.",
+    ),
+    (
+        "unsubscribe",
+        "Unsubscribe them",
+        "Unsubscribe the person from the campaigns below. This is final in Snov.io: they get"
+        " no more emails from those campaigns, even if the meeting is canceled.",
+    ),
+)
+
+
+def _outreach_titles(definitions: JSON) -> None:
+    outreach = definitions["outreach_on_booking"]["properties"]
+    outreach["action"]["title"] = "When someone books"
+    outreach["action"].pop("enum", None)
+    outreach["action"]["oneOf"] = [
+        {"const": value, "title": title, "description": description}
+        for value, title, description in _OUTREACH_ACTIONS
+    ]
+    outreach["campaign_ids"]["title"] = "Campaigns"
+    outreach["resume_on_cancel"]["title"] = "Set them back to Active if the meeting is canceled"
+
+
+def _campaign_title(item: AccountCampaign) -> str:
+    status = f" ({item.status})" if item.status else ""
+    return f"{item.name}{status}"
+
+
+def _outreach_choices(definitions: JSON, choices: Choices) -> None:
+    """The account's campaigns, with their status, as the choices of ``campaign_ids``."""
+    campaigns = _unique_campaigns(choices.campaigns)
+    if not campaigns:
+        return
+    chosen = definitions["outreach_on_booking"]["properties"]["campaign_ids"]
+    chosen["items"]["oneOf"] = [
+        {"const": item.id, "title": _campaign_title(item)} for item in campaigns
+    ]
+    chosen["uniqueItems"] = True
+
+
+def _unique_campaigns(campaigns: Sequence[AccountCampaign]) -> list[AccountCampaign]:
+    seen: set[int] = set()
+    unique: list[AccountCampaign] = []
+    for item in campaigns:
+        if item.id not in seen:
+            seen.add(item.id)
+            unique.append(item)
+    return unique
+
+
+def _outreach_ui(choices: Choices | None) -> JSON:
+    campaigns_help = (
+        "Leave empty to apply it to every campaign the person is an active recipient of,"
+        " or pick the campaigns it applies to. Only recipients still Active are changed:"
+        " someone Finished, already Paused or Unsubscribed is left as is."
+    )
+    if choices is not None and not choices.campaigns:
+        campaigns_help += " Your Snov.io account has no campaigns yet."
+    return {
+        "ui:help": (
+            "People who book are often people a Snov.io campaign is still emailing. Choose"
+            " what happens to them in your campaigns when they book (or submit a routing"
+            " form, if that trigger is on)."
+        ),
+        "ui:order": ["action", "campaign_ids", "resume_on_cancel"],
+        "action": {"ui:widget": "radio"},
+        "campaign_ids": {
+            **({"ui:widget": "checkboxes"} if choices is not None and choices.campaigns else {}),
+            "ui:help": campaigns_help,
+        },
+        "resume_on_cancel": {
+            "ui:widget": "checkbox",
+            "ui:help": (
+                "When the meeting is canceled or marked as a no-show, set the person back to"
+                " Active in the campaigns this setting paused, so the emails go on. A campaign"
+                " someone paused by hand is never resumed, and an unsubscribe can't be undone."
+            ),
+        },
+    }

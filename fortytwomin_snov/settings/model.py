@@ -143,6 +143,40 @@ LOCKED_ROWS: tuple[FieldMapping, ...] = tuple(
 
 ExistingProspect = Literal["update", "skip"]
 
+OutreachAction = Literal["none", "pause", "unsubscribe"]
+"""What a booking does to the person in Snov.io campaigns."""
+
+CampaignId = Annotated[int, Field(ge=1)]
+
+
+class OutreachOnBooking(ContractModel):
+    """Stop a Snov.io campaign's emails to someone once they book."""
+
+    action: OutreachAction = Field(
+        default="none",
+        description=(
+            "What a new booking (and a routing-form submission, where that trigger is on) does"
+            " to the person in Snov.io campaigns: none leaves them alone, pause pauses them,"
+            " unsubscribe unsubscribes them (final in Snov.io)."
+        ),
+    )
+    campaign_ids: tuple[CampaignId, ...] = Field(
+        default=(),
+        max_length=100,
+        strict=False,  # a JSON array arrives as a list
+        description=(
+            "The Snov.io campaigns this applies to (ids); empty means every campaign the"
+            " person is an active recipient of."
+        ),
+    )
+    resume_on_cancel: bool = Field(
+        default=False,
+        description=(
+            "When the meeting is canceled or marked no-show, set the person back to Active in"
+            " the campaigns this setting paused; never in one paused by anyone else."
+        ),
+    )
+
 
 class Settings(ContractModel):
     """A saved settings document: ``schema/settings.schema.json``."""
@@ -178,4 +212,8 @@ class Settings(ContractModel):
         max_length=100,
         strict=False,  # a JSON array arrives as a list; the rows themselves stay strict
         description="Which event values fill which prospect fields.",
+    )
+    outreach_on_booking: OutreachOnBooking = Field(
+        default=OutreachOnBooking(),
+        description="What a booking does to the person's Snov.io campaigns; off by default.",
     )

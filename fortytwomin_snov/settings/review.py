@@ -137,6 +137,7 @@ def validate_document(
     if review.errors or settings is None:
         raise InvalidSettings(review.errors)
     _warn_about_choices(review, settings)
+    _warn_about_outreach(review, settings, store, connection)
     return {"settings": settings.to_json(), "warnings": review.warnings}
 
 
@@ -344,3 +345,36 @@ def _warn_about_choices(review: _Review, settings: Settings) -> None:
             '"Routing form submitted" is off, so the rows that read routing-form answers do'
             " nothing until you turn it on."
         )
+
+
+def _warn_about_outreach(
+    review: _Review, settings: Settings, store: Store, connection: Any
+) -> None:
+    """Pausing right after enrolling, and an unsubscribe that can't be undone."""
+    outreach = settings.outreach_on_booking
+    if outreach.action == "none":
+        return
+    if outreach.action == "unsubscribe":
+        review.warnings.append(
+            "Unsubscribe is final in Snov.io: people who book get no more emails from those"
+            " campaigns, even if the meeting is canceled. Choose Pause to be able to set them"
+            " back to Active."
+        )
+    if settings.target_list_id is None:
+        return
+    try:
+        account = Account.for_connection(connection, store)
+    except InvalidCredentials:
+        return
+    with account:
+        known = account.last_known_choices()  # read fresh just above, when Snov.io answered
+    chosen = known.list_named(settings.target_list_id) if known is not None else None
+    if chosen is None or not chosen.active_campaigns:
+        return
+    verb = "pause" if outreach.action == "pause" else "unsubscribe"
+    review.warnings.append(
+        f'The target list "{chosen.name}" feeds an active Snov.io campaign, so a booking'
+        f" enrols the person there and then {verb}s them at once: point the target list at"
+        " a plain list, or expect every booked person to show as"
+        f" {'paused' if verb == 'pause' else 'unsubscribed'} in that campaign."
+    )

@@ -11,6 +11,7 @@ from fortytwomin_snov.snov.client import (
     DEFAULT_BASE_URL,
     DEFAULT_RATE_LIMIT,
     DEFAULT_TIMEOUT,
+    RecipientStatus,
     SnovClient,
 )
 from fortytwomin_snov.snov.environment import BASE_URL_ENV, RATE_LIMIT_ENV, TIMEOUT_ENV
@@ -54,6 +55,7 @@ __all__ = [
     "ProspectList",
     "ProspectProfile",
     "RateLimiter",
+    "RecipientStatus",
     "RequestNotSent",
     "Scrubber",
     "SnovAuth",
