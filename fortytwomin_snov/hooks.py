@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from fortytwomin_snov import SLUG
 from fortytwomin_snov.account import Account, parse_credentials, store_of
+from fortytwomin_snov.checks import event_problems
 from fortytwomin_snov.contract.errors import InvalidCredentials, InvalidRequest
 from fortytwomin_snov.contract.hookspecs import hookimpl
 from fortytwomin_snov.contract.models import Actor
@@ -21,7 +22,7 @@ from fortytwomin_snov.credentials import CredentialCheck
 from fortytwomin_snov.manifest import manifest
 from fortytwomin_snov.schemas import describe_field_errors
 from fortytwomin_snov.settings.actions import run_action
-from fortytwomin_snov.settings.form import render_form
+from fortytwomin_snov.settings.form import offered_fields, render_form
 from fortytwomin_snov.settings.review import validate_document
 from fortytwomin_snov.sync import sync_event
 
@@ -71,14 +72,16 @@ def connect(integration: str, credentials: Any, actor: Any, host: Any) -> JSON |
 def render_settings_schema(integration: str, connection: Any, host: Any) -> JSON | None:
     if integration != SLUG:
         return None
-    return render_form(connection, store_of(host), now=_now)
+    return render_form(connection, store_of(host), now=_now, form_fields=offered_fields(host))
 
 
 @hookimpl
 def validate_settings(integration: str, connection: Any, settings: Any, host: Any) -> JSON | None:
     if integration != SLUG:
         return None
-    return validate_document(settings, connection, store_of(host), now=_now)
+    return validate_document(
+        settings, connection, store_of(host), now=_now, form_fields=offered_fields(host)
+    )
 
 
 @hookimpl
@@ -119,6 +122,13 @@ def disconnect(integration: str, connection: Any, host: Any) -> None:
     except InvalidCredentials:
         return  # nothing can have been cached for a record that was never usable
     account.forget()
+
+
+@hookimpl
+def check_event(integration: str, event: Any) -> list[JSON] | None:
+    if integration != SLUG:
+        return None
+    return [dict(problem) for problem in event_problems(event)]
 
 
 # ---- the reference host's own hooks (fortytwomin_snov.host.hookspecs) -------------------------

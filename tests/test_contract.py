@@ -25,6 +25,7 @@ FIRSTRESULT = {
     "validate_settings",
     "run_settings_action",
     "on_booking_event",
+    "check_event",
 }
 ALL_HOOKS = FIRSTRESULT | {"integration_manifest", "disconnect"}
 
