@@ -48,6 +48,15 @@ COMPANY_QUESTION = "invitee_form_question:company"
 EMPLOYEES_FIELD = "routing_form_field:employees"
 COMPANY_SIZE_TARGET = f"prospect.cf_{COMPANY_SIZE_FIELD}"
 
+DEMO_QUESTIONS: tuple[tuple[str, str, str], ...] = (
+    (COMPANY_QUESTION, "Which company are you with?", "Intro call"),
+    (EMPLOYEES_FIELD, "How many people work there?", "Demo request"),
+    ("routing_form_field:interests", "What are you interested in?", "Demo request"),
+    ("invitee_form_question:team_size", "How big is your team?", "Intro call"),
+)
+"""(source, label, form): the labels the demo registers for its forms' questions, so the
+settings page offers mapping sources by label."""
+
 
 @dataclass(frozen=True)
 class DemoEnvironment:
@@ -413,6 +422,8 @@ def run_demo(
     created = host.run_settings_action("create_list", {"name": DEMO_LIST_NAME})
     list_id = int(created["id"])
     tell.list_created(created)
+    for source, label, form in DEMO_QUESTIONS:
+        host.add_question(source, label, form)
     tell.step("Save the settings")
     document = demo_settings(list_id)
     saved = host.save_settings(document)

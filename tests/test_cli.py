@@ -722,3 +722,39 @@ def test_verbose_sends_the_package_logs_to_stderr(flags: list[str], level: int) 
     written = stderr.getvalue()
     assert "INFO fortytwomin_snov.snov: a step" in written
     assert ("DEBUG fortytwomin_snov.snov: a detail" in written) is (level == logging.DEBUG)
+
+
+# ---- questions ------------------------------------------------------------------------------
+
+
+def test_questions_add_list_and_remove(run: Run) -> None:
+    assert (
+        run("send", "-", stdin=jsonl(booking_event(1, answers={"company": "Acme"}))).returncode == 0
+    )
+    added = run(
+        "questions",
+        "add",
+        "invitee_form_question:team_size",
+        "How big is your team?",
+        "--form",
+        "Intro call",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "invitee_form_question:team_size is now labelled 'How big is your team?'" in added.stdout
+    listed = run("questions", "list", "--json")
+    assert json.loads(listed.stdout) == [
+        {"source": "invitee_form_question:company", "label": "company", "form": None},
+        {
+            "source": "invitee_form_question:team_size",
+            "label": "How big is your team?",
+            "form": "Intro call",
+        },
+    ]
+    table = run("questions", "list")
+    assert "How big is your team?" in table.stdout
+    assert "events" in table.stdout
+    assert run("questions", "remove", "invitee_form_question:team_size").returncode == 0
+    assert_one_error_line(
+        run("questions", "remove", "invitee_form_question:team_size"), "No label is registered"
+    )
+    assert_one_error_line(run("questions", "add", "person.email", "Email"), "is not a source")

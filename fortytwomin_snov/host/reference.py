@@ -78,7 +78,7 @@ from typing import Any
 import pluggy
 
 from fortytwomin_snov.contract.errors import FieldError, InvalidSettings
-from fortytwomin_snov.host import jobs, records
+from fortytwomin_snov.host import jobs, questions, records
 from fortytwomin_snov.host.database import Database, default_database_path
 from fortytwomin_snov.host.errors import (
     HostError,
@@ -402,6 +402,31 @@ class ReferenceHost:
                 host=self,
             )
         )
+
+    # ---- the questions of the host's forms ---------------------------------------------------
+
+    def form_fields(self) -> list[dict[str, Any]]:
+        """The optional ``Host.form_fields`` capability: every booking-form question and
+        routing-form field this host knows, ``{"source", "label", "form"}``, from the events
+        received and the labels registered (see :mod:`.questions`)."""
+        return [question.to_json() for question in self.form_questions()]
+
+    def form_questions(self) -> list[questions.Question]:
+        """The questions :meth:`form_fields` lists, each saying whether its label is registered."""
+        with self.database.read() as db:
+            return questions.form_fields(db)
+
+    def add_question(self, source: str, label: str, form: str | None = None) -> questions.Question:
+        """Register (or relabel) a question; InvalidQuestion if the source or label won't do."""
+        source, label, form = questions.checked(source, label, form)
+        with self.database.transaction() as tx:
+            questions.register(tx, source, label, form, now=self.clock())
+        return questions.Question(source=source, label=label, form=form, registered=True)
+
+    def remove_question(self, source: str) -> bool:
+        """Forget a registered label; False if none was registered for ``source``."""
+        with self.database.transaction() as tx:
+            return questions.unregister(tx, source.strip())
 
     # ---- status ----------------------------------------------------------------------------
 
