@@ -26,6 +26,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.testing import Credentials, Fault, SnovEmulator, seed_demo
 from tests.factories import booking_event, jsonl
 
@@ -442,6 +443,48 @@ def test_send_reports_bad_lines_by_number_and_queues_the_good_ones(
     assert status_of(run)["jobs"]["queued"] == 2
 
 
+def test_send_refuses_what_the_plugin_would_fail_with_one_line_each(run: Run) -> None:
+    text = jsonl(
+        booking_event(1, "jane@example.com"),
+        booking_event(2, "not-an-email"),
+        booking_event(3, "lee@example", occurred_at="2999-01-01T00:00:00Z"),
+    )
+    result = run("send", "-", stdin=text)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "line 2: /booking/invitee/email: Is not an email address.",
+        "line 3: /occurred_at: Is more than a day in the future: send the event with the time it"
+        " happened.",
+        "Error: 2 lines of stdin skipped: nothing queued for them",
+    ]
+    assert "Queued 1 event (job 1)." in result.stdout
+
+
+def test_send_explains_a_json_array(run: Run, tmp_path: Path) -> None:
+    events = [booking_event(1), booking_event(2)]
+    one_line = tmp_path / "events.json"
+    one_line.write_text(json.dumps(events))
+    assert_one_error_line(
+        run("send", str(one_line)),
+        "send takes JSON Lines: one event per line; this is a JSON array:",
+        f"`jq -c '.[]' {one_line} | fortytwomin-snov send -`",
+    )
+    assert_one_error_line(
+        run("send", "-", stdin=json.dumps(events, indent=2)), "jq -c '.[]' FILE |"
+    )
+    assert status_of(run)["jobs"]["queued"] == 0
+
+
+def test_send_says_once_that_pretty_printed_objects_are_not_json_lines(run: Run) -> None:
+    text = "\n".join(json.dumps(booking_event(n), indent=2) for n in (1, 2, 3))
+    assert_one_error_line(
+        run("send", "-", stdin=text),
+        "stdin holds JSON objects written over several lines",
+        "jq -c . FILE | fortytwomin-snov send -",
+    )
+    assert_one_error_line(run("send", "-", stdin='{\n  "id": "evt-1",\n'), "not valid JSON")
+
+
 def test_send_takes_one_event_spread_over_several_lines(run: Run) -> None:
     result = run("send", "-", stdin=json.dumps(booking_event(1, "jane@example.com"), indent=2))
 
@@ -450,16 +493,17 @@ def test_send_takes_one_event_spread_over_several_lines(run: Run) -> None:
 
 
 def test_work_syncs_the_queue_and_log_and_replay_show_and_retry_failures(
-    run: Run, snov_emulator: SnovEmulator, connected: Credentials
+    run: Run, snov_emulator: SnovEmulator, connected: Credentials, db: Path
 ) -> None:
     target = list_id(snov_emulator, connected, "42min bookings")
     settings = {"target_list_id": target, "lifecycle_status_field": "Meeting status"}
     assert run("settings", "set", "-", stdin=json.dumps(settings)).returncode == 0
-    burst = jsonl(
-        booking_event(1, "jane@example.com"),
-        booking_event(2, "not-an-email"),
-        booking_event(3, "jane@example.com", kind="booking.canceled", uid="bk-1"),
-    )
+    assert run("send", "-", stdin=jsonl(booking_event(1, "jane@example.com"))).returncode == 0
+    # send refuses a malformed email; a host that queues without check_event (a webhook
+    # receiver, say) finds it failed in the log instead.
+    with ReferenceHost(db) as host:
+        host.enqueue(booking_event(2, "not-an-email"))
+    burst = jsonl(booking_event(3, "jane@example.com", kind="booking.canceled", uid="bk-1"))
     assert run("send", "-", stdin=burst).returncode == 0
 
     worked = run("work", "--until-empty")

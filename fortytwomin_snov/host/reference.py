@@ -459,15 +459,34 @@ class ReferenceHost:
         is queued too: telling duplicates apart is the plugin's job (the event id)."""
         return self.enqueue_many([event])[0]
 
-    def enqueue_many(self, events: Iterable[Mapping[str, Any]]) -> list[int]:
+    def check_event(self, event: Any) -> list[FieldError]:
+        """Every problem of an event before it is queued: ``booking-event.schema.json``,
+        then the plugin's own ``check_event`` (what its sync would fail the event for);
+        empty when it may be queued."""
+        problems = jobs.validate_event(event, now=self.clock())
+        if problems:
+            return problems
+        answer = self._hook.check_event(integration=self.integration, event=event, host=self)
+        if not isinstance(answer, list):
+            return []  # a plugin without the hook checks when it syncs
+        return [
+            FieldError(pointer=str(found.get("pointer", "")), message=str(found.get("message")))
+            for found in answer
+            if isinstance(found, Mapping)
+        ]
+
+    def enqueue_many(
+        self, events: Iterable[Mapping[str, Any]], *, checked: bool = False
+    ) -> list[int]:
         """Queue several events in one transaction, all or none; their job ids in order.
-        InvalidEvent's pointers start with the event's index (``/3/booking/uid``)."""
+        InvalidEvent's pointers start with the event's index (``/3/booking/uid``).
+        ``checked``: the caller already ran :meth:`check_event` on each."""
         batch = list(events)
         now = self.clock()
         problems = [
             FieldError(pointer=f"/{index}{problem['pointer']}", message=problem["message"])
             for index, event in enumerate(batch)
-            for problem in jobs.validate_event(event, now=now)
+            for problem in ([] if checked else jobs.validate_event(event, now=now))
         ]
         if len(batch) == 1 and problems:
             problems = jobs.validate_event(batch[0], now=now)  # one event: pointers into it
