@@ -802,3 +802,19 @@ def test_questions_add_list_and_remove(run: Run) -> None:
         run("questions", "remove", "invitee_form_question:team_size"), "No label is registered"
     )
     assert_one_error_line(run("questions", "add", "person.email", "Email"), "is not a source")
+
+
+def test_work_while_not_connected_parks_the_jobs_in_one_line(run: Run) -> None:
+    events = jsonl(booking_event(1), booking_event(2), booking_event(3))
+    assert run("send", "-", stdin=events).returncode == 0
+
+    worked = run("work", "--until-empty")
+
+    assert worked.returncode == 0, worked.stderr
+    lines = worked.stdout.splitlines()
+    assert lines[0] == (
+        "Snov.io is not connected: 3 jobs wait until you connect (`fortytwomin-snov connect`)."
+    )
+    assert worked.stderr == ""  # no attempt, so no failure line per job
+    assert log_of(run) == []
+    assert status_of(run)["parked"]["credentials"] == 3

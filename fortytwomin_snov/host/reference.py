@@ -580,6 +580,25 @@ class ReferenceHost:
                 ).rowcount
         return resumed
 
+    def park_unconnected(self) -> dict[str, int]:
+        """Park on credentials, without calling any plugin, the queued jobs of each worked
+        integration that has no connection: connecting queues them again. How many, by
+        slug (only those that had some)."""
+        parked: dict[str, int] = {}
+        now = self.clock()
+        with self.database.transaction() as tx:
+            for slug in self.worked_integrations():
+                if records.read_connection(tx, slug) is not None:
+                    continue
+                count = tx.execute(
+                    "UPDATE jobs SET state = 'parked', blocked_on = 'credentials',"
+                    " last_reason = ?, updated_at = ? WHERE integration = ? AND state = 'queued'",
+                    (jobs.NOT_CONNECTED, now, slug),
+                ).rowcount
+                if count:
+                    parked[slug] = count
+        return parked
+
     def work_once(self) -> Attempt | None:
         """Claim one due job, run it through ``on_booking_event`` and record the attempt;
         None when no job is due."""

@@ -92,6 +92,12 @@ def work_with_progress(host: ReferenceHost, *, until_empty: bool) -> WorkSummary
             f"The saved secret opens again: {plural(resumed, 'job')} waiting for it"
             f" {'is' if resumed == 1 else 'are'} queued again."
         )
+    for slug, parked in host.park_unconnected().items():
+        click.echo(
+            f"{host.for_integration(slug).display_name} is not connected:"
+            f" {plural(parked, 'job')} wait{'s' if parked == 1 else ''} until you connect"
+            f" (`{PROG} connect`)."
+        )
     counts, _ = host.queue_counts()
     pending = counts["queued"] + counts["running"]
     if until_empty and pending == 0:
