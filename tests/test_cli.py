@@ -818,3 +818,99 @@ def test_work_while_not_connected_parks_the_jobs_in_one_line(run: Run) -> None:
     assert worked.stderr == ""  # no attempt, so no failure line per job
     assert log_of(run) == []
     assert status_of(run)["parked"]["credentials"] == 3
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("columns", [80, 100, 120])
+def test_the_sync_log_never_cuts_an_email_or_a_message(
+    env: dict[str, str], run: Run, tmp_path: Path, columns: int
+) -> None:
+    offline = {name: value for name, value in env.items() if not name.startswith("FORTYTWOMIN_")}
+    kept = tmp_path / "demo.db"
+    assert run("demo", database=kept, environ=offline).returncode == 0
+    entries = log_of(lambda *args: run(*args, database=kept, environ=offline), "--limit", "100")
+    assert entries
+
+    shown = run(
+        "log", "--limit", "100", database=kept, environ={**offline, "COLUMNS": str(columns)}
+    )
+
+    assert shown.returncode == 0, shown.stderr
+    assert max(len(line) for line in shown.stdout.splitlines()) <= columns
+    flat = _flat(shown.stdout)
+    for entry in entries:
+        assert entry["email"] is None or entry["email"] in shown.stdout.split()
+        assert _flat(entry["message"]) in flat
+
+
+@pytest.mark.parametrize("columns", [80, 100, 120])
+def test_the_demo_prospects_never_cut_an_email(columns: int) -> None:
+    from rich.console import Console
+
+    from fortytwomin_snov.commands import _prospect_table
+    from fortytwomin_snov.demo import DemoProspect
+
+    prospects = [
+        DemoProspect(
+            email="a.rather.long.address@subdomain.example.co.uk",
+            name="Maria Lopez-Fernandez",
+            company="Example Widgets GmbH & Co. KG",
+            meeting_status="Meeting rescheduled",
+            host_email="host.person@acme.example",
+            company_size="45",
+        ),
+        DemoProspect("sam@example.org", "Sam Patel", "", "No-show", "", ""),
+    ]
+    console = Console(width=columns, record=True, file=io.StringIO())
+    console.print(_prospect_table(prospects))
+    text = console.export_text()
+    words = text.split()
+    for prospect in prospects:
+        assert prospect.email in words
+        assert prospect.host_email == "" or prospect.host_email in words
+    assert "Example Widgets GmbH & Co. KG" in _flat(text)
+
+
+def test_reconnecting_with_saved_settings_does_not_ask_to_set_them_up(
+    run: Run, connected: Credentials
+) -> None:
+    assert run("settings", "set", "-", stdin="{}").returncode == 0
+    again = run(
+        "connect",
+        "--credential",
+        f"api_user_id={connected.client_id}",
+        "--credential",
+        f"api_secret={connected.client_secret}",
+    )
+    assert again.returncode == 0, again.stderr
+    assert "settings set" not in again.stdout
+    assert "The saved settings still apply" in again.stdout
+
+
+def test_a_blank_api_user_id_says_it_is_required(run: Run) -> None:
+    result = run("connect", "--credential", "api_user_id=", "--credential", "api_secret=x")
+    line = assert_one_error_line(result, "/api_user_id: This field is required")
+    assert ".." not in line
+
+
+def test_db_in_a_missing_folder_is_an_error_not_a_new_folder(run: Run, tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "host.db"
+    assert_one_error_line(run("status", database=missing), "does not exist")
+    assert not missing.parent.exists()
+
+
+def test_hints_name_the_program_as_it_was_run() -> None:
+    from fortytwomin_snov.host.cli.output import invoked_as
+
+    venv = os.path.join(".venv", "bin", "fortytwomin-snov")
+    assert invoked_as(venv, found_on_path=None) == venv
+    assert invoked_as(venv, found_on_path="/usr/bin/fortytwomin-snov") == venv
+    assert invoked_as(venv, found_on_path=venv) == "fortytwomin-snov"
+    assert invoked_as("fortytwomin-snov", found_on_path=None) == "fortytwomin-snov"
+    assert invoked_as("/x/__main__.py", found_on_path=None) == "fortytwomin-snov"
+    assert (
+        invoked_as("/my dir/fortytwomin-snov", found_on_path=None) == "'/my dir/fortytwomin-snov'"
+    )

@@ -75,12 +75,24 @@ class CommandFailed(click.ClickException):
         self.details = list(details)
 
 
+def _existing_folder(
+    context: click.Context, param: click.Parameter, value: Path | None
+) -> Path | None:
+    # A mistyped folder would otherwise be created, and a new empty database with it.
+    if value is not None and not value.parent.is_dir():
+        raise CommandFailed(
+            f"The folder of --db {value} does not exist: create it first, or choose another file"
+        )
+    return value
+
+
 with_database = click.option(
     "--db",
     "database",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     envvar=DATABASE_ENV,
+    callback=_existing_folder,
     help=f"The host's SQLite database (default: ${DATABASE_ENV}, else host.db in your"
     " user data directory).",
 )
