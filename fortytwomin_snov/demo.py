@@ -455,6 +455,11 @@ def demo_session(host: ReferenceHost, echo: Callable[[str], None]) -> Iterator[N
             " seconds."
         )
         echo(
+            "This demo runs its own emulator and database, apart from any earlier"
+            " `fortytwomin-snov demo`: the lists, prospects and sync log that run showed are"
+            " not the ones here."
+        )
+        echo(
             f"Connected with the demo keys, created the list {DEMO_LIST_NAME!r}, saved the"
             f" settings and synced the demo burst ({done})."
         )
