@@ -173,11 +173,18 @@ _GUARDS = _Guards()
 
 def parse_credentials(document: Any) -> Credentials:
     """The credentials, or InvalidCredentials naming each field that is blank or malformed."""
+    if isinstance(document, dict):
+        # A blank field was left empty, not typed wrong: say it is required.
+        document = {
+            name: value
+            for name, value in document.items()
+            if not (isinstance(value, str) and not value.strip())
+        }
     try:
         return Credentials.model_validate(document)
     except ValidationError as exc:
         raise InvalidCredentials(
-            f"These keys cannot be used: {describe_field_errors(exc)}"
+            f"These keys cannot be used: {describe_field_errors(exc)}."
         ) from None
 
 

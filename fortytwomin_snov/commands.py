@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from rich import box
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -35,6 +36,7 @@ from fortytwomin_snov.demo import (
 )
 from fortytwomin_snov.host.cli.output import (
     PROG,
+    ByWidth,
     console,
     log_table,
     plural,
@@ -180,10 +182,27 @@ def _tell_environment(environment: DemoEnvironment, path: Path, *, temporary: bo
     click.echo(f"Database: {path}" + (" (temporary)" if temporary else ""))
 
 
-def _prospect_table(prospects: Sequence[DemoProspect]) -> Table:
+PROSPECT_TABLE_WIDTH = 120
+"""Below this many columns the prospects are listed one per block: as a table, their
+emails would be cut."""
+
+
+def _prospect_table(prospects: Sequence[DemoProspect]) -> ByWidth:
+    emails = max((len(prospect.email) for prospect in prospects), default=0)
+    hosts = max((len(prospect.host_email) for prospect in prospects), default=0)
+    # The emails are kept on one line each; the other four columns need some 70 columns.
+    return ByWidth(
+        lambda: _prospect_grid(prospects, emails, hosts),
+        lambda: _prospect_stack(prospects),
+        at=max(PROSPECT_TABLE_WIDTH, emails + hosts + 70),
+    )
+
+
+def _prospect_grid(prospects: Sequence[DemoProspect], emails: int, hosts: int) -> Table:
     table = Table(box=box.SIMPLE_HEAD)
+    widths = {"Email": emails, "Host email": hosts}
     for column in ("Email", "Name", "Company", "Meeting status", "Host email", "Company size"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold", min_width=widths.get(column))
     for prospect in prospects:
         table.add_row(
             *(
@@ -199,3 +218,18 @@ def _prospect_table(prospects: Sequence[DemoProspect]) -> Table:
             )
         )
     return table
+
+
+def _prospect_stack(prospects: Sequence[DemoProspect]) -> Group:
+    lines: list[RenderableType] = []
+    for prospect in prospects:
+        lines.append(Text(prospect.email, style="bold", overflow="fold"))
+        for title, value in (
+            ("Name", prospect.name),
+            ("Company", prospect.company),
+            ("Meeting status", prospect.meeting_status),
+            ("Host email", prospect.host_email),
+            ("Company size", prospect.company_size),
+        ):
+            lines.append(Text(f"  {title}: {value or '-'}", overflow="fold"))
+    return Group(*lines)

@@ -51,6 +51,15 @@ DEMO_NURTURE_CAMPAIGN = "Webinar nurture"
 DEMO_LEAD = "existing.lead@example.com"
 """The demo account's Active campaign, and the lead in another list who books."""
 
+DEMO_QUESTIONS: tuple[tuple[str, str, str], ...] = (
+    (COMPANY_QUESTION, "Which company are you with?", "Intro call"),
+    (EMPLOYEES_FIELD, "How many people work there?", "Demo request"),
+    ("routing_form_field:interests", "What are you interested in?", "Demo request"),
+    ("invitee_form_question:team_size", "How big is your team?", "Intro call"),
+)
+"""(source, label, form): the labels the demo registers for its forms' questions, so the
+settings page offers mapping sources by label."""
+
 
 @dataclass(frozen=True)
 class DemoEnvironment:
@@ -418,6 +427,8 @@ def run_demo(
     created = host.run_settings_action("create_list", {"name": DEMO_LIST_NAME})
     list_id = int(created["id"])
     tell.list_created(created)
+    for source, label, form in DEMO_QUESTIONS:
+        host.add_question(source, label, form)
     tell.step("Save the settings")
     document = demo_settings(list_id)
     saved = host.save_settings(document)
@@ -464,6 +475,11 @@ def demo_session(host: ReferenceHost, echo: Callable[[str], None]) -> Iterator[N
             f"Demo: the Snov.io emulator serves a demo account on {environment.base_url};"
             " nothing leaves this machine. The rate limit is raised so that the demo runs in"
             " seconds."
+        )
+        echo(
+            "This demo runs its own emulator and database, apart from any earlier"
+            " `fortytwomin-snov demo`: the lists, prospects and sync log that run showed are"
+            " not the ones here."
         )
         echo(
             f"Connected with the demo keys, created the list {DEMO_LIST_NAME!r}, saved the"

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from fortytwomin_snov import SLUG
 from fortytwomin_snov.account import Account, parse_credentials, store_of
 from fortytwomin_snov.batch import sync_events
+from fortytwomin_snov.checks import event_problems
 from fortytwomin_snov.contract import ui_schema
 from fortytwomin_snov.contract.errors import InvalidCredentials, InvalidRequest, StoreUnavailable
 from fortytwomin_snov.contract.hookspecs import hookimpl
@@ -24,7 +25,7 @@ from fortytwomin_snov.credentials import CredentialCheck
 from fortytwomin_snov.manifest import manifest
 from fortytwomin_snov.schemas import describe_field_errors
 from fortytwomin_snov.settings.actions import run_action
-from fortytwomin_snov.settings.form import render_form
+from fortytwomin_snov.settings.form import offered_fields, render_form
 from fortytwomin_snov.settings.review import validate_document
 from fortytwomin_snov.sync import sync_event
 
@@ -105,13 +106,15 @@ def connect(integration: str, credentials: Any, actor: Any, host: Any) -> JSON |
 def render_settings_schema(integration: str, connection: Any, host: Any) -> JSON | None:
     if integration != SLUG:
         return None
+    fields = offered_fields(host)
     try:
-        return render_form(connection, store_of(host), now=_now)
+        return render_form(connection, store_of(host), now=_now, form_fields=fields)
     except StoreUnavailable as error:
         # The lists are read from Snov.io without the cache; a process-local store holds
         # the token and counts the few requests.
         _log.warning("The shared store failed; the settings form is read without it: %s", error)
-        return _with_notice(render_form(connection, MemoryStore(), now=_now), STORE_DOWN_FORM)
+        form = render_form(connection, MemoryStore(), now=_now, form_fields=fields)
+        return _with_notice(form, STORE_DOWN_FORM)
 
 
 @hookimpl
@@ -119,7 +122,9 @@ def validate_settings(integration: str, connection: Any, settings: Any, host: An
     if integration != SLUG:
         return None
     try:
-        return validate_document(settings, connection, store_of(host), now=_now)
+        return validate_document(
+            settings, connection, store_of(host), now=_now, form_fields=offered_fields(host)
+        )
     except StoreUnavailable as error:
         raise StoreUnavailable(
             f"The settings could not be checked: {STORE_DOWN} Nothing was saved."
@@ -180,6 +185,13 @@ def disconnect(integration: str, connection: Any, host: Any) -> None:
     except InvalidCredentials:
         return  # nothing can have been cached for a record that was never usable
     account.forget()
+
+
+@hookimpl
+def check_event(integration: str, event: Any) -> list[JSON] | None:
+    if integration != SLUG:
+        return None
+    return [dict(problem) for problem in event_problems(event)]
 
 
 # ---- the reference host's own hooks (fortytwomin_snov.host.hookspecs) -------------------------

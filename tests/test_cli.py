@@ -26,6 +26,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.testing import Credentials, Fault, SnovEmulator, seed_demo
 from tests.factories import booking_event, jsonl
 
@@ -442,6 +443,48 @@ def test_send_reports_bad_lines_by_number_and_queues_the_good_ones(
     assert status_of(run)["jobs"]["queued"] == 2
 
 
+def test_send_refuses_what_the_plugin_would_fail_with_one_line_each(run: Run) -> None:
+    text = jsonl(
+        booking_event(1, "jane@example.com"),
+        booking_event(2, "not-an-email"),
+        booking_event(3, "lee@example", occurred_at="2999-01-01T00:00:00Z"),
+    )
+    result = run("send", "-", stdin=text)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "line 2: /booking/invitee/email: Is not an email address.",
+        "line 3: /occurred_at: Is more than a day in the future: send the event with the time it"
+        " happened.",
+        "Error: 2 lines of stdin skipped: nothing queued for them",
+    ]
+    assert "Queued 1 event (job 1)." in result.stdout
+
+
+def test_send_explains_a_json_array(run: Run, tmp_path: Path) -> None:
+    events = [booking_event(1), booking_event(2)]
+    one_line = tmp_path / "events.json"
+    one_line.write_text(json.dumps(events))
+    assert_one_error_line(
+        run("send", str(one_line)),
+        "send takes JSON Lines: one event per line; this is a JSON array:",
+        f"`jq -c '.[]' {one_line} | fortytwomin-snov send -`",
+    )
+    assert_one_error_line(
+        run("send", "-", stdin=json.dumps(events, indent=2)), "jq -c '.[]' FILE |"
+    )
+    assert status_of(run)["jobs"]["queued"] == 0
+
+
+def test_send_says_once_that_pretty_printed_objects_are_not_json_lines(run: Run) -> None:
+    text = "\n".join(json.dumps(booking_event(n), indent=2) for n in (1, 2, 3))
+    assert_one_error_line(
+        run("send", "-", stdin=text),
+        "stdin holds JSON objects written over several lines",
+        "jq -c . FILE | fortytwomin-snov send -",
+    )
+    assert_one_error_line(run("send", "-", stdin='{\n  "id": "evt-1",\n'), "not valid JSON")
+
+
 def test_send_takes_one_event_spread_over_several_lines(run: Run) -> None:
     result = run("send", "-", stdin=json.dumps(booking_event(1, "jane@example.com"), indent=2))
 
@@ -450,16 +493,17 @@ def test_send_takes_one_event_spread_over_several_lines(run: Run) -> None:
 
 
 def test_work_syncs_the_queue_and_log_and_replay_show_and_retry_failures(
-    run: Run, snov_emulator: SnovEmulator, connected: Credentials
+    run: Run, snov_emulator: SnovEmulator, connected: Credentials, db: Path
 ) -> None:
     target = list_id(snov_emulator, connected, "42min bookings")
     settings = {"target_list_id": target, "lifecycle_status_field": "Meeting status"}
     assert run("settings", "set", "-", stdin=json.dumps(settings)).returncode == 0
-    burst = jsonl(
-        booking_event(1, "jane@example.com"),
-        booking_event(2, "not-an-email"),
-        booking_event(3, "jane@example.com", kind="booking.canceled", uid="bk-1"),
-    )
+    assert run("send", "-", stdin=jsonl(booking_event(1, "jane@example.com"))).returncode == 0
+    # send refuses a malformed email; a host that queues without check_event (a webhook
+    # receiver, say) finds it failed in the log instead.
+    with ReferenceHost(db) as host:
+        host.enqueue(booking_event(2, "not-an-email"))
+    burst = jsonl(booking_event(3, "jane@example.com", kind="booking.canceled", uid="bk-1"))
     assert run("send", "-", stdin=burst).returncode == 0
 
     # One job at a time: each event is its own write (a batch would fold evt-1 into evt-3).
@@ -727,3 +771,151 @@ def test_verbose_sends_the_package_logs_to_stderr(flags: list[str], level: int) 
     written = stderr.getvalue()
     assert "INFO fortytwomin_snov.snov: a step" in written
     assert ("DEBUG fortytwomin_snov.snov: a detail" in written) is (level == logging.DEBUG)
+
+
+# ---- questions ------------------------------------------------------------------------------
+
+
+def test_questions_add_list_and_remove(run: Run) -> None:
+    assert (
+        run("send", "-", stdin=jsonl(booking_event(1, answers={"company": "Acme"}))).returncode == 0
+    )
+    added = run(
+        "questions",
+        "add",
+        "invitee_form_question:team_size",
+        "How big is your team?",
+        "--form",
+        "Intro call",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "invitee_form_question:team_size is now labelled 'How big is your team?'" in added.stdout
+    listed = run("questions", "list", "--json")
+    assert json.loads(listed.stdout) == [
+        {"source": "invitee_form_question:company", "label": "company", "form": None},
+        {
+            "source": "invitee_form_question:team_size",
+            "label": "How big is your team?",
+            "form": "Intro call",
+        },
+    ]
+    table = run("questions", "list")
+    assert "How big is your team?" in table.stdout
+    assert "events" in table.stdout
+    assert run("questions", "remove", "invitee_form_question:team_size").returncode == 0
+    assert_one_error_line(
+        run("questions", "remove", "invitee_form_question:team_size"), "No label is registered"
+    )
+    assert_one_error_line(run("questions", "add", "person.email", "Email"), "is not a source")
+
+
+def test_work_while_not_connected_parks_the_jobs_in_one_line(run: Run) -> None:
+    events = jsonl(booking_event(1), booking_event(2), booking_event(3))
+    assert run("send", "-", stdin=events).returncode == 0
+
+    worked = run("work", "--until-empty")
+
+    assert worked.returncode == 0, worked.stderr
+    lines = worked.stdout.splitlines()
+    assert lines[0] == (
+        "Snov.io is not connected: 3 jobs wait until you connect (`fortytwomin-snov connect`)."
+    )
+    assert worked.stderr == ""  # no attempt, so no failure line per job
+    assert log_of(run) == []
+    assert status_of(run)["parked"]["credentials"] == 3
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("columns", [80, 100, 120])
+def test_the_sync_log_never_cuts_an_email_or_a_message(
+    env: dict[str, str], run: Run, tmp_path: Path, columns: int
+) -> None:
+    offline = {name: value for name, value in env.items() if not name.startswith("FORTYTWOMIN_")}
+    kept = tmp_path / "demo.db"
+    assert run("demo", database=kept, environ=offline).returncode == 0
+    entries = log_of(lambda *args: run(*args, database=kept, environ=offline), "--limit", "100")
+    assert entries
+
+    shown = run(
+        "log", "--limit", "100", database=kept, environ={**offline, "COLUMNS": str(columns)}
+    )
+
+    assert shown.returncode == 0, shown.stderr
+    assert max(len(line) for line in shown.stdout.splitlines()) <= columns
+    flat = _flat(shown.stdout)
+    for entry in entries:
+        assert entry["email"] is None or entry["email"] in shown.stdout.split()
+        assert _flat(entry["message"]) in flat
+
+
+@pytest.mark.parametrize("columns", [80, 100, 120])
+def test_the_demo_prospects_never_cut_an_email(columns: int) -> None:
+    from rich.console import Console
+
+    from fortytwomin_snov.commands import _prospect_table
+    from fortytwomin_snov.demo import DemoProspect
+
+    prospects = [
+        DemoProspect(
+            email="a.rather.long.address@subdomain.example.co.uk",
+            name="Maria Lopez-Fernandez",
+            company="Example Widgets GmbH & Co. KG",
+            meeting_status="Meeting rescheduled",
+            host_email="host.person@acme.example",
+            company_size="45",
+        ),
+        DemoProspect("sam@example.org", "Sam Patel", "", "No-show", "", ""),
+    ]
+    console = Console(width=columns, record=True, file=io.StringIO())
+    console.print(_prospect_table(prospects))
+    text = console.export_text()
+    words = text.split()
+    for prospect in prospects:
+        assert prospect.email in words
+        assert prospect.host_email == "" or prospect.host_email in words
+    assert "Example Widgets GmbH & Co. KG" in _flat(text)
+
+
+def test_reconnecting_with_saved_settings_does_not_ask_to_set_them_up(
+    run: Run, connected: Credentials
+) -> None:
+    assert run("settings", "set", "-", stdin="{}").returncode == 0
+    again = run(
+        "connect",
+        "--credential",
+        f"api_user_id={connected.client_id}",
+        "--credential",
+        f"api_secret={connected.client_secret}",
+    )
+    assert again.returncode == 0, again.stderr
+    assert "settings set" not in again.stdout
+    assert "The saved settings still apply" in again.stdout
+
+
+def test_a_blank_api_user_id_says_it_is_required(run: Run) -> None:
+    result = run("connect", "--credential", "api_user_id=", "--credential", "api_secret=x")
+    line = assert_one_error_line(result, "/api_user_id: This field is required")
+    assert ".." not in line
+
+
+def test_db_in_a_missing_folder_is_an_error_not_a_new_folder(run: Run, tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "host.db"
+    assert_one_error_line(run("status", database=missing), "does not exist")
+    assert not missing.parent.exists()
+
+
+def test_hints_name_the_program_as_it_was_run() -> None:
+    from fortytwomin_snov.host.cli.output import invoked_as
+
+    venv = os.path.join(".venv", "bin", "fortytwomin-snov")
+    assert invoked_as(venv, found_on_path=None) == venv
+    assert invoked_as(venv, found_on_path="/usr/bin/fortytwomin-snov") == venv
+    assert invoked_as(venv, found_on_path=venv) == "fortytwomin-snov"
+    assert invoked_as("fortytwomin-snov", found_on_path=None) == "fortytwomin-snov"
+    assert invoked_as("/x/__main__.py", found_on_path=None) == "fortytwomin-snov"
+    assert (
+        invoked_as("/my dir/fortytwomin-snov", found_on_path=None) == "'/my dir/fortytwomin-snov'"
+    )

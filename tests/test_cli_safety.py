@@ -111,7 +111,12 @@ def test_control_characters_in_stored_text_are_escaped_in_log_work_and_status(
     email = f"evil{ESCAPES}@example.com"
     assert run("send", "-", stdin=json.dumps(booking_event(1, email))).returncode == 0
 
-    worked = run("work", "--until-empty")  # not connected: the job parks, a failed line
+    with sqlite3.connect(db) as database:  # a connection whose secret will not open
+        database.execute(
+            "INSERT INTO connections (integration, record, sealed, revision, saved_at)"
+            " VALUES ('snov', '{}', 'sealed', 'r', 0)"
+        )
+    worked = run("work", "--until-empty")  # unreadable: the job parks, a failed line
     assert worked.returncode == 0, worked.stderr
     shown = visible(email)
     assert shown in worked.stderr

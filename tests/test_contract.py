@@ -26,6 +26,7 @@ FIRSTRESULT = {
     "run_settings_action",
     "on_booking_event",
     "on_booking_events",
+    "check_event",
 }
 ALL_HOOKS = FIRSTRESULT | {"integration_manifest", "disconnect"}
 

@@ -1170,3 +1170,111 @@ def test_help_saving_unsubscribe_warns_that_it_is_final(
         " campaigns, even if the meeting is canceled. Choose Pause to be able to set them"
         " back to Active."
     ]
+
+
+# ---- mapping sources the host lists (the optional host.form_fields()) ---------------------
+
+TEAM_SIZE = "invitee_form_question:team_size"
+BUDGET = "routing_form_field:budget"
+
+
+@dataclass
+class HostWithForms:
+    store: MemoryStore
+    fields: list[dict[str, Any]]
+
+    def form_fields(self) -> list[dict[str, Any]]:
+        return self.fields
+
+
+def forms_host(clock: ManualClock) -> HostWithForms:
+    return HostWithForms(
+        store=MemoryStore(clock=clock),
+        fields=[
+            {"source": TEAM_SIZE, "label": "How big is your team?", "form": "Intro call"},
+            {"source": BUDGET, "label": "Budget", "form": None},
+            {"source": "not a source", "label": "Dropped", "form": None},
+            "not an object",
+        ],
+    )
+
+
+def source_of(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    schema = form["schema"]["$defs"]["field_mapping"]["properties"]["source"]
+    return schema, form["ui_schema"]["field_mappings"]["items"]["source"]
+
+
+def test_sources_the_host_lists_are_offered_by_label_in_a_searchable_select(
+    hook: pluggy.HookRelay, clock: ManualClock, snov: SnovMock
+) -> None:
+    snov.token()
+    snov.account()
+    form = render(hook, forms_host(clock))  # type: ignore[arg-type]
+    schema, ui = source_of(form)
+    offered = {option["const"]: option["title"] for option in schema["oneOf"]}
+    assert offered == {
+        "person.email": "Email of the invitee or respondent (person.email)",
+        "person.name": "Name of the invitee or respondent (person.name)",
+        "person.phone": "Phone of the invitee or respondent (person.phone)",
+        TEAM_SIZE: "How big is your team? — Intro call",
+        BUDGET: "Budget",
+    }
+    assert ui["ui:widget"] == "searchable_select"
+    assert ui["ui:options"] == {"free_entry": True}
+    assert_sound(form["schema"])
+
+
+def test_without_form_fields_the_source_is_typed_in(
+    hook: pluggy.HookRelay, host: Host, snov: SnovMock
+) -> None:
+    snov.token()
+    snov.account()
+    schema, ui = source_of(render(hook, host))
+    assert "oneOf" not in schema
+    assert "ui:widget" not in ui
+    assert ui["ui:placeholder"].startswith("invitee_form_question:<id>")
+
+
+def test_a_host_whose_form_fields_fails_still_gets_its_form(
+    hook: pluggy.HookRelay, clock: ManualClock, snov: SnovMock
+) -> None:
+    class Broken:
+        store = MemoryStore(clock=clock)
+
+        def form_fields(self) -> list[dict[str, Any]]:
+            raise RuntimeError("the host's forms are down")
+
+    snov.token()
+    snov.account()
+    schema, _ = source_of(render(hook, Broken()))  # type: ignore[arg-type]
+    assert "oneOf" not in schema
+
+
+def test_a_source_the_host_does_not_list_is_saved_with_a_warning_not_an_error(
+    hook: pluggy.HookRelay, clock: ManualClock, snov: SnovMock
+) -> None:
+    host = forms_host(clock)
+    rows = [
+        {"source": "", "target": ""},
+        {"source": TEAM_SIZE, "target": "prospect.company"},
+        {"source": "invitee_form_question:later", "target": "prospect.position"},
+    ]
+    saved = save(hook, host, {"field_mappings": rows})  # type: ignore[arg-type]
+    assert [row["source"] for row in saved["settings"]["field_mappings"][3:]] == [
+        TEAM_SIZE,
+        "invitee_form_question:later",
+    ]
+    unknown = [w for w in saved["warnings"] if "none of your forms asks yet" in w]
+    assert unknown == [
+        "Field mapping row 3 reads invitee_form_question:later, which none of your forms asks"
+        " yet: it fills nothing until an event carries that answer. Check the spelling, or"
+        " ignore this if the form is still to come."
+    ]
+
+
+def test_without_form_fields_no_source_is_warned_about(
+    hook: pluggy.HookRelay, host: Host, snov: SnovMock
+) -> None:
+    rows = [{"source": "invitee_form_question:later", "target": "prospect.position"}]
+    saved = save(hook, host, {"field_mappings": rows})
+    assert not [w for w in saved["warnings"] if "none of your forms" in w]

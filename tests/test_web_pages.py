@@ -369,7 +369,9 @@ def test_locked_rows_cannot_be_removed_and_a_removed_one_comes_back(
 
     page.reload()
     expect(locked).to_have_count(3)
-    expect(locked.nth(2).get_by_label("Source")).to_have_value("person.phone")
+    expect(locked.nth(2).get_by_label("Source")).to_have_value(
+        "Phone of the invitee or respondent (person.phone)"
+    )
     expect(locked.nth(2).locator("select option:checked")).to_have_text("Phone (prospect.phone)")
 
 
@@ -461,11 +463,10 @@ def test_a_booking_sent_through_the_cli_shows_in_the_log_with_its_outcome(
     page: Page, connected: Site, snov_emulator: SnovEmulator, keys: Credentials
 ) -> None:
     connected.host.save_settings({"target_list_id": list_id(snov_emulator, keys, PLAIN_LIST)})
-    events = jsonl(
-        booking_event(1, "jane@example.com", event_id="evt-web-1", uid="bk-web-1"),
-        booking_event(2, "dana@example", event_id="evt-web-2", uid="bk-web-2"),
-    )
+    events = jsonl(booking_event(1, "jane@example.com", event_id="evt-web-1", uid="bk-web-1"))
     run_cli(connected, snov_emulator, "send", "-", stdin=events)
+    # send refuses a malformed email; a host queueing without check_event logs it failed.
+    connected.host.enqueue(booking_event(2, "dana@example", event_id="evt-web-2", uid="bk-web-2"))
     run_cli(connected, snov_emulator, "work", "--until-empty")
 
     connected.sign_in(page, next_path="/integrations/snov/log")
@@ -656,9 +657,13 @@ def test_the_demo_shows_every_page_and_connects_again_after_disconnect(
             "What was already synced to Snov.io stays there"
         )
         assert not host.status().connected
+        # The log outlives the connection: its button stays on the card.
+        card = page.get_by_role("article", name="Snov.io")
+        expect(card.get_by_role("link", name="Log")).to_be_visible()
 
         page.get_by_role("link", name="Connect Snov.io").click()
         expect(page.get_by_role("heading", name="Connect Snov.io")).to_be_visible()
+        expect(page.locator(".tabs [aria-current=page]")).to_have_text("Connect Snov.io")
         snap(page, "connect")
         fill_keys(page, DEMO_CREDENTIALS.client_id, DEMO_CREDENTIALS.client_secret)
         page.get_by_role("button", name="Connect Snov.io").click()
@@ -711,6 +716,7 @@ def test_serve_demo_serves_a_connected_host_until_interrupted(frontend_dist: Pat
         lines = read_line_with(process, "/auth/sign-in?token=", timeout=60)
         printed = "".join(lines)
         assert DEMO_CREDENTIALS.client_id in printed
+        assert "This demo runs its own emulator and database, apart from any earlier" in printed
         url = re.search(r"(http://127\.0\.0\.1:\d+)/integrations", printed)
         assert url is not None, printed
         link = re.search(r"Sign in as demo-owner@example\.com .*: (http://\S+)", printed)
@@ -733,3 +739,69 @@ def test_serve_demo_serves_a_connected_host_until_interrupted(frontend_dist: Pat
     assert process.returncode == 0, err
     assert out.strip().endswith("Stopped.")
     assert "Traceback" not in err
+
+
+# ---- mapping sources by label, and the page while it loads -------------------------------
+
+
+def test_a_mapping_source_is_picked_by_its_label(
+    page: Page, connected: Site, snov_emulator: SnovEmulator, keys: Credentials
+) -> None:
+    connected.host.add_question(
+        "invitee_form_question:team_size", "How big is your team?", "Intro call"
+    )
+    connected.host.add_question("routing_form_field:budget", "Budget", "Pricing form")
+    open_settings(page, connected)
+    choose_list(page, PLAIN_LIST)
+    page.get_by_role("button", name="+ Add a row").click()
+    row = mapping_rows(page).nth(3)
+    source = row.get_by_label("Source")
+    source.click()
+    source.fill("team")
+    options = row.get_by_role("listbox").get_by_role("option")
+    expect(options).to_have_count(1)
+    options.first.click()
+    expect(source).to_have_value("How big is your team? — Intro call")
+    row.get_by_label("Target").select_option(label="Company (prospect.company)")
+    page.get_by_role("button", name="Save settings").click()
+
+    expect(page.get_by_test_id("settings-message")).to_have_text("Saved the settings.")
+    saved = connected.host.saved_settings()
+    assert saved is not None
+    assert saved.settings["field_mappings"][3]["source"] == "invitee_form_question:team_size"
+
+
+def test_a_source_no_form_asks_yet_is_kept_with_a_warning(page: Page, connected: Site) -> None:
+    open_settings(page, connected)
+    choose_list(page, PLAIN_LIST)
+    page.get_by_role("button", name="+ Add a row").click()
+    row = mapping_rows(page).nth(3)
+    row.get_by_label("Source").fill("invitee_form_question:later")
+    row.get_by_label("Target").select_option(label="Position (prospect.position)")
+    page.get_by_role("button", name="Save settings").click()
+
+    expect(page.get_by_test_id("settings-warnings")).to_contain_text(
+        "reads invitee_form_question:later, which none of your forms asks yet"
+    )
+    expect(row.get_by_label("Source")).to_have_value("invitee_form_question:later")
+
+
+def test_not_saved_yet_never_shows_while_the_saved_settings_load(
+    page: Page, connected: Site
+) -> None:
+    connected.host.save_settings({})
+    held: list[Any] = []
+    page.route("**/api/integrations/snov/settings", lambda route: held.append(route))
+    connected.sign_in(page, next_path="/integrations/snov")
+    expect(page.get_by_text("Loading the form…")).to_be_visible()
+    page.wait_for_timeout(0)  # let the held request reach the route
+    assert held, "the settings request was not made"
+    expect(page.get_by_text("Not saved yet")).to_have_count(0)
+    held[0].continue_()
+    expect(page.get_by_test_id("settings-saved-at")).to_contain_text("Last saved")
+    expect(page.get_by_text("Not saved yet")).to_have_count(0)
+
+
+def test_connect_is_the_highlighted_tab_while_reconnecting(page: Page, connected: Site) -> None:
+    connected.sign_in(page, next_path="/integrations/snov/connect")
+    expect(page.locator(".tabs [aria-current=page]")).to_have_text("Connect Snov.io")

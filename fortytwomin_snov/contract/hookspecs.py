@@ -23,7 +23,7 @@ signature. ``host=None`` means a process-local memory store.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 import pluggy
 
@@ -40,11 +40,39 @@ JSON = Any
 
 
 class Host(Protocol):
-    """The services a host lends plugins. ``store`` is the only one required."""
+    """The services a host lends plugins. ``store`` is the only one required.
+
+    Optional capabilities a host may add, which a plugin looks up with ``getattr`` and
+    does without when they are absent (see :class:`HostWithFormFields`):
+
+    - ``form_fields()``: the booking-form questions and routing-form fields the host
+      knows, so a settings form can offer mapping sources by label.
+    """
 
     @property
     def store(self) -> Store:
         """A small shared key-value store: see :class:`fortytwomin_snov.contract.store.Store`."""
+        ...
+
+
+class FormField(TypedDict):
+    """A value an event may carry, as ``Host.form_fields`` lists it."""
+
+    source: str
+    """The mapping source: ``invitee_form_question:<id>`` or ``routing_form_field:<id>``."""
+    label: str
+    """What the admin knows it by: the question as the form asks it."""
+    form: str | None
+    """The booking page or routing form that asks it (None: not known)."""
+
+
+class HostWithFormFields(Host, Protocol):
+    """A host that knows its forms' questions (optional: a plugin never requires it)."""
+
+    def form_fields(self) -> list[FormField]:
+        """Every booking-form question and routing-form field the host knows, each
+        ``{"source", "label", "form"}``. A source not listed may still appear in events
+        (a form created later), so plugins accept it, with a warning at most."""
         ...
 
 
@@ -272,6 +300,31 @@ def disconnect(integration: str, connection: dict[str, JSON], host: Host | None)
 
     Returns:
         Nothing. Data already written to the service stays there.
+
+    Raises:
+        Nothing.
+    """
+
+
+@hookspec(firstresult=True)
+def check_event(
+    integration: str, event: dict[str, JSON], host: Host | None
+) -> list[dict[str, JSON]] | None:
+    """Check one event the way ``on_booking_event`` will, without syncing it.
+
+    A host calls it when an event arrives (before queueing it), so that an event the
+    integration would refuse is reported to whoever sent it, not found later in the
+    sync log. Optional for the host: ``on_booking_event`` checks every event anyway.
+
+    Args:
+        integration: the slug of the integration the host means.
+        event: one event, as it would be passed to ``on_booking_event``.
+        host: the host's services (not needed by every plugin).
+
+    Returns:
+        The problems ``on_booking_event`` would fail the event for (``invalid_event``),
+        each ``{"pointer", "message"}`` with a JSON pointer into the event; ``[]`` when
+        it would be accepted. ``None`` when ``integration`` is not this plugin's.
 
     Raises:
         Nothing.

@@ -473,9 +473,11 @@ def field_errors(
 
 
 def describe_field_errors(exc: ValidationError, hints: Mapping[str, str] = PATTERN_HINTS) -> str:
-    """Every problem of a validation error on one line: ``/pointer: message; ...``."""
+    """Every problem of a validation error on one line: ``/pointer: message; ...``, with no
+    final period, so that the sentence it ends takes one of its own."""
     return "; ".join(
-        f"{error['pointer'] or '/'}: {error['message']}" for error in field_errors(exc, hints)
+        f"{error['pointer'] or '/'}: {error['message'].rstrip('.')}"
+        for error in field_errors(exc, hints)
     )
 
 

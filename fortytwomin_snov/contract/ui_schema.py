@@ -18,6 +18,10 @@ keys, all of them under ``"ui:options"`` (:data:`OPTIONS`) of the root or of a f
   collects ``params`` valid against ``params_schema``, calls ``run_settings_action(
   action=name, params=...)``, sets the field to ``result[result_value]`` and renders the
   form again, so the new choice is offered.
+- :data:`FREE_ENTRY` (a choice field): ``true`` when the choices are suggestions: a value
+  outside them is accepted too (``validate_settings`` judges it, with a warning at most).
+  Such a field asks for the :data:`SEARCHABLE_SELECT` widget (``"ui:widget"``): a select
+  the admin filters by typing, where what was typed may be kept as the value.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ WARNINGS: Final = "warnings"
 LOCKED_ROWS: Final = "locked_rows"
 LOCK_HINT: Final = "lock_hint"
 ACTIONS: Final = "actions"
+FREE_ENTRY: Final = "free_entry"
+SEARCHABLE_SELECT: Final = "searchable_select"
 
 
 class Notice(TypedDict):

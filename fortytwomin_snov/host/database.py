@@ -18,6 +18,8 @@ Everything the host keeps lives in one file (default: :func:`default_database_pa
                    :mod:`fortytwomin_snov.host.users`).
 ``sign_in_links``  the one-time sign-in links not yet used: a SHA-256 hash of each token,
                    never the token, with its user and when it expires.
+``form_questions`` the label (and form) registered for a booking-form question or a
+                   routing-form field (see :mod:`fortytwomin_snov.host.questions`).
 =================  ==========================================================================
 
 A new file is made readable by its owner only. The file is in WAL mode (readers never wait
@@ -125,6 +127,15 @@ MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
             token_hash TEXT PRIMARY KEY,
             user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
             expires_at REAL NOT NULL
+        )""",
+    ),
+    # 3: the labels an admin gave the questions of the host's forms.
+    (
+        """CREATE TABLE form_questions (
+            source TEXT PRIMARY KEY,
+            label TEXT NOT NULL,
+            form TEXT,
+            saved_at REAL NOT NULL
         )""",
     ),
 )

@@ -104,7 +104,22 @@ def storable(text: str) -> str:
 def _event_validator() -> Draft202012Validator:
     schema = load_contract_schema("booking-event")
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    # Local references inlined: resolving them per event was most of the cost of checking
+    # a big file (the schema has no recursive reference).
+    return Draft202012Validator(_inlined(schema, schema.get("$defs", {})))
+
+
+def _inlined(node: Any, definitions: Mapping[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_inlined(item, definitions) for item in node]
+    if not isinstance(node, dict):
+        return node
+    reference = node.get("$ref")
+    if isinstance(reference, str) and reference.startswith("#/$defs/"):
+        rest = {key: value for key, value in node.items() if key != "$ref"}
+        target = definitions[reference.removeprefix("#/$defs/")]
+        return _inlined({**target, **rest}, definitions)
+    return {key: _inlined(value, definitions) for key, value in node.items()}
 
 
 def _type_words(expected: object) -> str:

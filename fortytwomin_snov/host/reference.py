@@ -86,7 +86,7 @@ import pluggy
 
 from fortytwomin_snov.contract.errors import FieldError, InvalidSettings
 from fortytwomin_snov.contract.store import Store
-from fortytwomin_snov.host import jobs, records
+from fortytwomin_snov.host import jobs, questions, records
 from fortytwomin_snov.host.database import default_database_path, is_postgres_url, open_database
 from fortytwomin_snov.host.dialect import HostDatabase
 from fortytwomin_snov.host.errors import (
@@ -431,6 +431,31 @@ class ReferenceHost:
             )
         )
 
+    # ---- the questions of the host's forms ---------------------------------------------------
+
+    def form_fields(self) -> list[dict[str, Any]]:
+        """The optional ``Host.form_fields`` capability: every booking-form question and
+        routing-form field this host knows, ``{"source", "label", "form"}``, from the events
+        received and the labels registered (see :mod:`.questions`)."""
+        return [question.to_json() for question in self.form_questions()]
+
+    def form_questions(self) -> list[questions.Question]:
+        """The questions :meth:`form_fields` lists, each saying whether its label is registered."""
+        with self.database.read() as db:
+            return questions.form_fields(db)
+
+    def add_question(self, source: str, label: str, form: str | None = None) -> questions.Question:
+        """Register (or relabel) a question; InvalidQuestion if the source or label won't do."""
+        source, label, form = questions.checked(source, label, form)
+        with self.database.transaction() as tx:
+            questions.register(tx, source, label, form, now=self.clock())
+        return questions.Question(source=source, label=label, form=form, registered=True)
+
+    def remove_question(self, source: str) -> bool:
+        """Forget a registered label; False if none was registered for ``source``."""
+        with self.database.transaction() as tx:
+            return questions.unregister(tx, source.strip())
+
     # ---- status ----------------------------------------------------------------------------
 
     def status(self) -> HostStatus:
@@ -462,15 +487,34 @@ class ReferenceHost:
         is queued too: telling duplicates apart is the plugin's job (the event id)."""
         return self.enqueue_many([event])[0]
 
-    def enqueue_many(self, events: Iterable[Mapping[str, Any]]) -> list[int]:
+    def check_event(self, event: Any) -> list[FieldError]:
+        """Every problem of an event before it is queued: ``booking-event.schema.json``,
+        then the plugin's own ``check_event`` (what its sync would fail the event for);
+        empty when it may be queued."""
+        problems = jobs.validate_event(event, now=self.clock())
+        if problems:
+            return problems
+        answer = self._hook.check_event(integration=self.integration, event=event, host=self)
+        if not isinstance(answer, list):
+            return []  # a plugin without the hook checks when it syncs
+        return [
+            FieldError(pointer=str(found.get("pointer", "")), message=str(found.get("message")))
+            for found in answer
+            if isinstance(found, Mapping)
+        ]
+
+    def enqueue_many(
+        self, events: Iterable[Mapping[str, Any]], *, checked: bool = False
+    ) -> list[int]:
         """Queue several events in one transaction, all or none; their job ids in order.
-        InvalidEvent's pointers start with the event's index (``/3/booking/uid``)."""
+        InvalidEvent's pointers start with the event's index (``/3/booking/uid``).
+        ``checked``: the caller already ran :meth:`check_event` on each."""
         batch = list(events)
         now = self.clock()
         problems = [
             FieldError(pointer=f"/{index}{problem['pointer']}", message=problem["message"])
             for index, event in enumerate(batch)
-            for problem in jobs.validate_event(event, now=now)
+            for problem in ([] if checked else jobs.validate_event(event, now=now))
         ]
         if len(batch) == 1 and problems:
             problems = jobs.validate_event(batch[0], now=now)  # one event: pointers into it
@@ -563,6 +607,25 @@ class ReferenceHost:
                     (now, now, slug, jobs.CONNECTION_UNREADABLE),
                 ).rowcount
         return resumed
+
+    def park_unconnected(self) -> dict[str, int]:
+        """Park on credentials, without calling any plugin, the queued jobs of each worked
+        integration that has no connection: connecting queues them again. How many, by
+        slug (only those that had some)."""
+        parked: dict[str, int] = {}
+        now = self.clock()
+        with self.database.transaction() as tx:
+            for slug in self.worked_integrations():
+                if records.read_connection(tx, slug) is not None:
+                    continue
+                count = tx.execute(
+                    "UPDATE jobs SET state = 'parked', blocked_on = 'credentials',"
+                    " last_reason = ?, updated_at = ? WHERE integration = ? AND state = 'queued'",
+                    (jobs.NOT_CONNECTED, now, slug),
+                ).rowcount
+                if count:
+                    parked[slug] = count
+        return parked
 
     def work_once(self) -> Attempt | None:
         """Claim one due job, run it through ``on_booking_event`` and record the attempt;

@@ -19,11 +19,13 @@ what happened.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from fortytwomin_snov.account import Account, AccountCampaign, AccountList, Choices
 from fortytwomin_snov.contract import ui_schema
@@ -34,6 +36,7 @@ from fortytwomin_snov.settings.actions import create_list_action
 from fortytwomin_snov.settings.model import (
     CUSTOM_TARGET_PREFIX,
     LOCKED_ROWS,
+    SOURCE_PATTERN,
     STANDARD_FIELDS,
     TARGET_PREFIX,
     Label,
@@ -41,6 +44,8 @@ from fortytwomin_snov.settings.model import (
 from fortytwomin_snov.wording import snov_trouble
 
 JSON = dict[str, Any]
+
+_log = logging.getLogger(__name__)
 
 LOCK_HINT = "Email, name and phone are mapped for you and can't be removed."
 CAMPAIGN_WARNING = (
@@ -101,10 +106,98 @@ def when_read(fetched_at: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M %Z").strip()
 
 
-def render_form(connection: Any, store: Store, *, now: Callable[[], datetime]) -> JSON:
-    """The settings form for this connection; never raises (see the module docstring)."""
+PERSON_SOURCES: Final = {
+    "person.email": "Email of the invitee or respondent (person.email)",
+    "person.name": "Name of the invitee or respondent (person.name)",
+    "person.phone": "Phone of the invitee or respondent (person.phone)",
+}
+_SOURCE = TypeAdapter(Annotated[str, StringConstraints(pattern=SOURCE_PATTERN)])
+
+
+@dataclass(frozen=True)
+class OfferedField:
+    """A mapping source the host knows, as ``host.form_fields()`` listed it."""
+
+    source: str
+    label: str
+    form: str | None
+
+    @property
+    def title(self) -> str:
+        return f"{self.label} — {self.form}" if self.form else self.label
+
+
+def offered_fields(host: object) -> list[OfferedField] | None:
+    """The mapping sources the host lists (``host.form_fields()``, an optional capability),
+    or None when it has no such list. Entries that are not sources are left out; a host
+    whose list fails is treated as one without it: the form still renders."""
+    form_fields = getattr(host, "form_fields", None)
+    if not callable(form_fields):
+        return None
+    try:
+        listed = form_fields()
+    except Exception:  # noqa: BLE001 - the host's trouble must not take the page down
+        _log.warning("The host's form_fields() failed; mapping sources are typed in")
+        return None
+    if not isinstance(listed, list):
+        return None
+    offered: list[OfferedField] = []
+    seen: set[str] = set()
+    for item in listed:
+        if not isinstance(item, Mapping):
+            continue
+        source, label, form = item.get("source"), item.get("label"), item.get("form")
+        if not isinstance(source, str) or source in seen or source in PERSON_SOURCES:
+            continue
+        try:
+            _SOURCE.validate_python(source)
+        except ValidationError:
+            continue
+        seen.add(source)
+        offered.append(
+            OfferedField(
+                source=source,
+                label=label.strip() if isinstance(label, str) and label.strip() else source,
+                form=form.strip() if isinstance(form, str) and form.strip() else None,
+            )
+        )
+    return offered
+
+
+def render_form(
+    connection: Any,
+    store: Store,
+    *,
+    now: Callable[[], datetime],
+    form_fields: Sequence[OfferedField] | None = None,
+) -> JSON:
+    """The settings form for this connection; never raises (see the module docstring).
+
+    ``form_fields``: the sources the host lists, offered by label; None: typed in."""
     choices, notice = _form_choices(connection, store, now)
-    return {"schema": _form_schema(choices, notice), "ui_schema": _ui_schema(choices, notice)}
+    schema = _form_schema(choices, notice)
+    ui = _ui_schema(choices, notice)
+    if form_fields is not None:
+        _offer_sources(schema, ui, form_fields)
+    return {"schema": schema, "ui_schema": ui}
+
+
+def _offer_sources(schema: JSON, ui: JSON, form_fields: Sequence[OfferedField]) -> None:
+    """The mapping source as a searchable choice among the person's fields and the host's
+    questions; a source typed by hand stays allowed (a form created later)."""
+    source = schema["$defs"]["field_mapping"]["properties"]["source"]
+    source["oneOf"] = [
+        *({"const": value, "title": title} for value, title in PERSON_SOURCES.items()),
+        *({"const": item.source, "title": item.title} for item in form_fields),
+    ]
+    source_ui = ui["field_mappings"]["items"]["source"]
+    source_ui["ui:widget"] = ui_schema.SEARCHABLE_SELECT
+    source_ui[ui_schema.OPTIONS] = {ui_schema.FREE_ENTRY: True}
+    source_ui["ui:placeholder"] = "Search the questions of your forms"
+    source_ui["ui:help"] = (
+        "A booking-form question or routing-form field, by its label. One your forms do not"
+        " ask yet can be typed as invitee_form_question:<id> or routing_form_field:<id>."
+    )
 
 
 def _form_choices(

@@ -37,7 +37,13 @@ from fortytwomin_snov.contract.errors import (
 from fortytwomin_snov.contract.models import broken_text, json_pointer
 from fortytwomin_snov.contract.store import Store
 from fortytwomin_snov.schemas import field_errors
-from fortytwomin_snov.settings.form import STATUS_TRIGGER_TITLES, campaign_warning, when_read
+from fortytwomin_snov.settings.form import (
+    PERSON_SOURCES,
+    STATUS_TRIGGER_TITLES,
+    OfferedField,
+    campaign_warning,
+    when_read,
+)
 from fortytwomin_snov.settings.model import CUSTOM_TARGET_PREFIX, LOCKED_ROWS, Settings
 from fortytwomin_snov.wording import snov_trouble
 
@@ -112,9 +118,17 @@ class _Review:
 
 
 def validate_document(
-    document: Any, connection: Any, store: Store, *, now: Callable[[], datetime]
+    document: Any,
+    connection: Any,
+    store: Store,
+    *,
+    now: Callable[[], datetime],
+    form_fields: Sequence[OfferedField] | None = None,
 ) -> JSON:
-    """The settings to save and the warnings to show; InvalidSettings lists every problem."""
+    """The settings to save and the warnings to show; InvalidSettings lists every problem.
+
+    ``form_fields``: the sources the host lists (None: it lists none); a row reading a
+    source outside them is kept, with a warning."""
     if not isinstance(document, dict):
         raise InvalidSettings(
             [FieldError(pointer="", message="The settings must be a JSON object.")]
@@ -138,6 +152,8 @@ def validate_document(
         raise InvalidSettings(review.errors)
     _warn_about_choices(review, settings)
     _warn_about_outreach(review, settings, store, connection)
+    if form_fields is not None:
+        _warn_about_sources(review, {item.source for item in form_fields})
     return {"settings": settings.to_json(), "warnings": review.warnings}
 
 
@@ -378,3 +394,18 @@ def _warn_about_outreach(
         " a plain list, or expect every booked person to show as"
         f" {'paused' if verb == 'pause' else 'unsubscribed'} in that campaign."
     )
+
+
+def _warn_about_sources(review: _Review, known: set[str]) -> None:
+    """A source no form of the host asks (yet) is kept: the form may be created later."""
+    for index, row in review.rows():
+        source = row.get("source")
+        if not isinstance(source, str) or source in known or source in PERSON_SOURCES:
+            continue
+        origin = review.origins[index] if index < len(review.origins) else None
+        number = index + 1 if origin is None else origin + 1
+        review.warnings.append(
+            f"Field mapping row {number} reads {source}, which none of your forms asks yet:"
+            " it fills nothing until an event carries that answer. Check the spelling, or"
+            " ignore this if the form is still to come."
+        )

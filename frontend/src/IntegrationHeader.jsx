@@ -44,15 +44,18 @@ export function IntegrationHeader({ slug, integration, active }) {
   const { manifest, status } = integration;
   const { may_change: mayChange } = useSession();
   const name = manifest?.name ?? slug;
-  // Members see no tab for what they may not do (connect, disconnect).
+  // Members see no tab for what they may not do (connect, disconnect). Connect stays a tab
+  // while it is open, so a reconnect shows where the admin is.
+  const connectTab = ['connect', `Connect ${name}`, integrationPath(slug, '/connect')];
   const tabs = (
     status?.connected
       ? [
           ['settings', 'Settings', integrationPath(slug)],
           ['log', 'Sync log', integrationPath(slug, '/log')],
+          mayChange && active === 'connect' ? connectTab : null,
           mayChange ? ['disconnect', 'Disconnect', integrationPath(slug, '/disconnect')] : null,
         ]
-      : [mayChange ? ['connect', `Connect ${name}`, integrationPath(slug, '/connect')] : null, ['log', 'Sync log', integrationPath(slug, '/log')]]
+      : [mayChange ? connectTab : null, ['log', 'Sync log', integrationPath(slug, '/log')]]
   ).filter(Boolean);
   return (
     <div className="integration-head">

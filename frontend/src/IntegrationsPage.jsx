@@ -32,12 +32,20 @@ function Card({ card }) {
               Log
             </Link>
           </>
-        ) : mayChange ? (
-          <Link to={integrationPath(slug, '/connect')} className="button primary">
-            Connect {name}
-          </Link>
         ) : (
-          <span className="muted">Not connected: an owner or admin can connect it.</span>
+          <>
+            {mayChange ? (
+              <Link to={integrationPath(slug, '/connect')} className="button primary">
+                Connect {name}
+              </Link>
+            ) : (
+              <span className="muted">Not connected: an owner or admin can connect it.</span>
+            )}
+            {/* The log outlives a disconnect. */}
+            <Link to={integrationPath(slug, '/log')} className="button secondary">
+              Log
+            </Link>
+          </>
         )}
       </div>
     </article>

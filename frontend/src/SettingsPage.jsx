@@ -178,7 +178,12 @@ export default function SettingsPage({ slug }) {
           <section className="card settings-card">
             <div className="card-head">
               <h2>Settings</h2>
-              <span className="muted">{savedAt ? `Last saved ${formatTime(savedAt)}` : 'Not saved yet: nothing syncs until you save.'}</span>
+              {/* Until the saved settings have loaded, it is not known whether there are any. */}
+              {formData === null ? null : (
+                <span className="muted" data-testid="settings-saved-at">
+                  {savedAt ? `Last saved ${formatTime(savedAt)}` : 'Not saved yet: nothing syncs until you save.'}
+                </span>
+              )}
             </div>
             {schema && formData !== null ? (
               <SchemaForm

@@ -5,6 +5,9 @@
 import Form from '@rjsf/core';
 import { getUiOptions } from '@rjsf/utils';
 import { validator } from './validator.js';
+import { SearchableSelect } from './SearchableSelect.jsx';
+
+export const widgets = { searchable_select: SearchableSelect };
 
 const SCHEMA_MAPS = ['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas'];
 const SCHEMA_LISTS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'];
@@ -364,6 +367,7 @@ export function SchemaForm(props) {
     <Form
       validator={validator}
       templates={templates}
+      widgets={widgets}
       noValidate
       noHtml5Validate
       showErrorList={false}

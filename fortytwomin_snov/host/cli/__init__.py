@@ -3,6 +3,7 @@
 - :mod:`.app`: the command group, :func:`main`, error handling and ``-v`` logging;
 - :mod:`.admin`: connect, disconnect, status, schema, settings, choices, action;
 - :mod:`.queue`: send, work, log, replay;
+- :mod:`.questions`: the labels of the host's form questions;
 - :mod:`.serve`: the admin pages;
 - :mod:`.users`: who may sign in to them;
 - :mod:`.options` and :mod:`.output`: what the commands share.
@@ -10,7 +11,7 @@
 Plugins add commands of their own through the ``register_commands`` hook.
 """
 
-from fortytwomin_snov.host.cli import admin, queue, serve, users
+from fortytwomin_snov.host.cli import admin, questions, queue, serve, users
 from fortytwomin_snov.host.cli.app import cli, main
 
-__all__ = ["admin", "cli", "main", "queue", "serve", "users"]
+__all__ = ["admin", "cli", "main", "questions", "queue", "serve", "users"]

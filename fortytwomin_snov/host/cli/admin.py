@@ -83,11 +83,16 @@ def connect(
         credentials = _credentials(host, schema, pairs)
         connected = host.connect(credentials, {"id": actor or login_name(), "role": role})
         name = host.display_name
-    click.echo(
-        f"Connected {name}: {describe_connection(connected.record, schema)}."
-        f" Next: `{PROG} schema` (the settings form, `{PROG} choices FIELD` for a field's"
-        f" choices), then `{PROG} settings set FILE`."
-    )
+        has_settings = host.saved_settings() is not None
+    if has_settings:
+        # A reconnect: the saved settings still apply, nothing to set up again.
+        next_step = f" The saved settings still apply (`{PROG} status` shows them)."
+    else:
+        next_step = (
+            f" Next: `{PROG} schema` (the settings form, `{PROG} choices FIELD` for a field's"
+            f" choices), then `{PROG} settings set FILE`."
+        )
+    click.echo(f"Connected {name}: {describe_connection(connected.record, schema)}.{next_step}")
     if connected.requeued:
         click.echo(
             f"{plural(connected.requeued, 'job')} waiting for the connection"

@@ -88,7 +88,13 @@ class DatabaseLocation(click.Path):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if is_postgres_url(value):
             return str(value)
-        return super().convert(value, param, ctx)
+        path = super().convert(value, param, ctx)
+        # A mistyped folder would otherwise be created, and a new empty database with it.
+        if isinstance(path, Path) and not path.parent.is_dir():
+            raise CommandFailed(
+                f"The folder of --db {path} does not exist: create it first, or choose another file"
+            )
+        return path
 
 
 _STORE_META = "fortytwomin_snov.store"

@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
+import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import click
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -21,7 +24,21 @@ from fortytwomin_snov.contract.errors import FieldError
 from fortytwomin_snov.host.jobs import LogEntry
 from fortytwomin_snov.host.records import HostStatus
 
-PROG = "fortytwomin-snov"
+NAME = "fortytwomin-snov"
+
+
+def invoked_as(argv0: str, *, found_on_path: str | None) -> str:
+    """How to write the command in a hint so that pasting it works: the name when the shell
+    finds this very program by it, else the path it was run by (``.venv/bin/...``)."""
+    if os.path.basename(argv0) != NAME or os.sep not in argv0:
+        return NAME
+    if found_on_path is not None and os.path.realpath(found_on_path) == os.path.realpath(argv0):
+        return NAME
+    return shlex.quote(argv0)
+
+
+PROG = invoked_as(sys.argv[0] if sys.argv else "", found_on_path=shutil.which(NAME))
+"""The command as hints print it (see :func:`invoked_as`)."""
 PIPED_WIDTH = 160
 STATUS_STYLES = {"synced": "green", "skipped": "cyan", "deferred": "yellow", "failed": "red"}
 
@@ -143,16 +160,50 @@ def attempt_line(entry: LogEntry) -> Text:
     return line
 
 
-def log_table(entries: Sequence[LogEntry], *, title: str) -> Table:
+class ByWidth:
+    """A renderable drawn one way on a wide console and another on a narrow one: a table
+    whose cells would be cut below ``at`` columns becomes a stack of lines instead."""
+
+    def __init__(
+        self,
+        wide: Callable[[], RenderableType],
+        narrow: Callable[[], RenderableType],
+        *,
+        at: int,
+    ) -> None:
+        self.wide, self.narrow, self.at = wide, narrow, at
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.wide() if options.max_width >= self.at else self.narrow()
+
+
+LOG_TABLE_WIDTH = 160
+"""Below this many columns the sync log is a stack of entries: as a table, its emails
+and messages would be cut."""
+
+
+def log_table(entries: Sequence[LogEntry], *, title: str) -> ByWidth:
+    return ByWidth(
+        lambda: _log_grid(entries, title=title),
+        lambda: _log_stack(entries, title=title),
+        at=LOG_TABLE_WIDTH,
+    )
+
+
+def _outcome(entry: LogEntry) -> Text:
+    return Text(visible(entry.status), style=STATUS_STYLES.get(entry.status, ""))
+
+
+def _log_grid(entries: Sequence[LogEntry], *, title: str) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("Time", no_wrap=True)
     table.add_column("Job", justify="right", no_wrap=True)
-    table.add_column("Event", no_wrap=True)
-    table.add_column("Email", no_wrap=True)
-    table.add_column("Outcome", no_wrap=True)
-    table.add_column("Message", ratio=1, min_width=30)
+    table.add_column("Event", overflow="fold")
+    table.add_column("Email", overflow="fold")
+    table.add_column("Outcome", overflow="fold")
+    table.add_column("Message", ratio=1, min_width=30, overflow="fold")
     for entry in entries:
-        outcome = Text(visible(entry.status), style=STATUS_STYLES.get(entry.status, ""))
+        outcome = _outcome(entry)
         outcome.append(f"\n{visible(entry.reason)}", style="dim")
         table.add_row(
             local_time(entry.at),
@@ -163,3 +214,21 @@ def log_table(entries: Sequence[LogEntry], *, title: str) -> Table:
             Text(visible(entry.message)),
         )
     return table
+
+
+def _log_stack(entries: Sequence[LogEntry], *, title: str) -> Group:
+    """Each entry as a few lines: what, who, then the message, wrapped at words."""
+    parts: list[RenderableType] = [Text(title, style="italic")]
+    for entry in entries:
+        head = Text(f"{local_time(entry.at)}  job {entry.job_id}")
+        if entry.attempt > 1:
+            head.append(f" (attempt {entry.attempt})")
+        head.append("  ")
+        head.append_text(_outcome(entry))
+        head.append(f" {visible(entry.reason)}", style="dim")
+        parts.append(Text(""))
+        parts.append(head)
+        parts.append(Text(f"  {visible(entry.event_type)} {visible(entry.event_id)}"))
+        parts.append(Text(f"  {visible(entry.email or '(no email)')}"))
+        parts.append(Padding(Text(visible(entry.message), overflow="fold"), (0, 0, 0, 2)))
+    return Group(*parts)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any, cast
+from typing import cast
 
 import click
 from rich.progress import (
@@ -27,12 +26,8 @@ from fortytwomin_snov.host.cli.options import (
     JOB_ID,
     MAX_ID,
     CommandFailed,
-    TooDeep,
     chosen_store,
-    json_problem,
-    load_json,
     open_host,
-    read_text,
     with_database,
     with_integration,
 )
@@ -40,13 +35,12 @@ from fortytwomin_snov.host.cli.output import (
     PROG,
     attempt_line,
     console,
-    field_lines,
     json_text,
     log_table,
     plural,
-    visible,
 )
-from fortytwomin_snov.host.jobs import STATUSES, Attempt, Status, validate_event
+from fortytwomin_snov.host.cli.sending import send_events
+from fortytwomin_snov.host.jobs import STATUSES, Attempt, Status
 from fortytwomin_snov.host.reference import DEFAULT_BATCH_SIZE, ReferenceHost, WorkSummary
 
 
@@ -55,81 +49,14 @@ from fortytwomin_snov.host.reference import DEFAULT_BATCH_SIZE, ReferenceHost, W
 @with_integration
 @click.argument("source", metavar="FILE|-")
 def send(database: Path | None, integration: str | None, source: str) -> None:
-    """Queue events for an integration: one JSON event, or JSON Lines (one event a line).
+    """Queue events for an integration: JSON Lines (one event a line), or one JSON event.
 
-    Each event is checked against booking-event.schema.json; a bad line is reported with
-    its number and skipped, the good ones are queued (the exit status is 1 if any was bad).
+    Each event is checked as the integration will check it (booking-event.schema.json, then
+    the plugin's own checks, such as a malformed email); a bad line is reported with its
+    number and skipped, the good ones are queued in batches (the exit status is 1 if any
+    was bad). A big file is read line by line, with a progress bar on a terminal.
     """
-    text, where = read_text(source)
-    events, problems = _parse_events(text)
-    for number, problem in problems:
-        click.echo(f"line {number}: {visible(problem)}", err=True)
-    if not events and not problems:
-        raise CommandFailed(f"{where} holds no event")
-    if events:
-        with open_host(database, integration) as host:
-            queued = host.enqueue_many(events)
-        click.echo(
-            f"Queued {plural(len(queued), 'event')} ({_job_ids(queued)})."
-            f" Run `{PROG} work` to sync {'it' if len(queued) == 1 else 'them'}."
-        )
-    if problems:
-        bad = len({number for number, _ in problems})
-        raise CommandFailed(f"{plural(bad, 'line')} of {where} skipped: nothing queued for them")
-
-
-def _job_ids(ids: Sequence[int]) -> str:
-    if len(ids) == 1:
-        return f"job {ids[0]}"
-    if list(ids) == list(range(ids[0], ids[0] + len(ids))):
-        return f"jobs {ids[0]}-{ids[-1]}"
-    return "jobs " + ", ".join(map(str, ids))
-
-
-def _parse_events(text: str) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
-    """The valid events, and each problem of the others with its line number, in line
-    order. The text is one JSON event (it may span lines) or JSON Lines."""
-    documents, problems = _json_documents(text)
-    events: list[dict[str, Any]] = []
-    for number, document in documents:
-        found = validate_event(document)
-        if found:
-            problems.extend((number, line) for line in field_lines(found))
-        else:
-            events.append(document)
-    problems.sort(key=lambda problem: problem[0])
-    return events, problems
-
-
-def _json_documents(text: str) -> tuple[list[tuple[int, Any]], list[tuple[int, str]]]:
-    """The JSON documents of the text with the number of the line each starts on, and the
-    lines that are not JSON."""
-    lines = list(enumerate(text.splitlines(), 1))
-    first = next((number for number, line in lines if line.strip()), 1)
-    whole_problem: tuple[int, str]
-    try:
-        whole = load_json(text)
-    except json.JSONDecodeError as error:
-        whole_problem = (error.lineno, json_problem(error, one_line=True))
-    except TooDeep as error:  # one deep document, or a deep first line of several
-        whole_problem = (first, str(error))
-    else:
-        return [(first, whole)], []
-    documents: list[tuple[int, Any]] = []
-    unreadable: list[tuple[int, str]] = []
-    for number, line in lines:
-        if not line.strip():
-            continue
-        try:
-            documents.append((number, load_json(line)))
-        except json.JSONDecodeError as error:
-            unreadable.append((number, json_problem(error, one_line=True)))
-        except TooDeep as error:
-            unreadable.append((number, str(error)))
-    if not documents and len(unreadable) > 1:
-        # No line is JSON on its own: one broken document, reported once.
-        return [], [whole_problem]
-    return documents, unreadable
+    send_events(database, integration, source)
 
 
 @cli.command()
@@ -180,6 +107,12 @@ def work_with_progress(host: ReferenceHost, *, until_empty: bool) -> WorkSummary
         click.echo(
             f"The saved secret opens again: {plural(resumed, 'job')} waiting for it"
             f" {'is' if resumed == 1 else 'are'} queued again."
+        )
+    for slug, parked in host.park_unconnected().items():
+        click.echo(
+            f"{host.for_integration(slug).display_name} is not connected:"
+            f" {plural(parked, 'job')} wait{'s' if parked == 1 else ''} until you connect"
+            f" (`{PROG} connect`)."
         )
     counts, _ = host.queue_counts()
     pending = counts["queued"] + counts["running"]
