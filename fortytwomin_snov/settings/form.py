@@ -15,6 +15,10 @@ The locked rows are the email, name and phone rows; ``create_list`` sits next to
 target list. When Snov.io cannot be asked, the form is drawn from the choices last read
 from it, or, if there are none, as the static schema (free entry), with a notice saying
 what happened.
+
+It stays one module (about 520 lines): the schema and its ui_schema are drawn from the same
+choices in one pass, and the form's sections (lists, fields, mappings, outreach) change
+together with the help page's wording.
 """
 
 from __future__ import annotations

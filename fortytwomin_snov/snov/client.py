@@ -6,6 +6,9 @@ another attempt can help: a failed connection, a 5xx, a 429 (the policy, and the
 of each retry, are in :mod:`~fortytwomin_snov.snov.retries`). Retries are few and quick;
 anything longer is the host queue's business, so the last error is raised as
 :class:`RateLimited`, :class:`SnovServerError` or :class:`SnovUnreachable`.
+
+It stays one module (about 450 lines): one class whose endpoints share the request path
+(permit, token, retries, scrubbing); splitting them would spread that path out.
 """
 
 from __future__ import annotations
