@@ -179,10 +179,12 @@ def parse_credentials(document: Any) -> Credentials:
     """The credentials, or InvalidCredentials naming each field that is blank or malformed."""
     if isinstance(document, dict):
         # A blank field was left empty, not typed wrong: say it is required.
+        # Only the form's own fields: an unknown one stays, to be refused as not allowed.
         document = {
             name: value
             for name, value in document.items()
-            if not (isinstance(value, str) and not value.strip())
+            if name not in Credentials.model_fields
+            or not (isinstance(value, str) and not value.strip())
         }
     try:
         return Credentials.model_validate(document)

@@ -307,3 +307,13 @@ def test_connect_and_check_against_the_emulator(
     assert keys.client_secret not in json.dumps(check)
     with pytest.raises(InvalidCredentials):
         hook.connect(integration="snov", credentials=credentials, actor=ADMIN, host=host)
+
+
+def test_a_blank_unknown_field_is_refused_not_dropped(hook: pluggy.HookRelay) -> None:
+    check = hook.validate_credentials(
+        integration="snov",
+        credentials={"api_user_id": "user-1", "api_secret": "secret-1", "": ""},
+        host=None,
+    )
+    assert check["ok"] is False
+    assert "This field is not allowed" in check["message"]
