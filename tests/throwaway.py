@@ -138,12 +138,14 @@ def start_postgres(binaries: Path, root: Path, password: str) -> int:
     password_file.write_text(password + "\n")
     for path in (root, sockets, password_file):
         _hand_over(path)
-    subprocess.run(
+    initdb = subprocess.run(
         _as_server_user([str(binaries / "initdb"), "-D", str(data), "-U", POSTGRES_USER,
                          f"--pwfile={password_file}", "--auth-host=scram-sha-256",
                          "--auth-local=trust", "-E", "UTF8", "--no-sync"]),
-        check=True, capture_output=True,
+        check=False, capture_output=True, text=True,
     )  # fmt: skip
+    if initdb.returncode != 0:
+        raise ServerError(f"initdb failed:\n{initdb.stdout}{initdb.stderr}")
     password_file.unlink()
     failures = []
     for _attempt in range(3):
