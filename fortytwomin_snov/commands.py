@@ -34,6 +34,7 @@ from fortytwomin_snov.demo import (
     require_fresh,
     run_demo,
 )
+from fortytwomin_snov.host.cli.options import DatabaseLocation
 from fortytwomin_snov.host.cli.output import (
     PROG,
     ByWidth,
@@ -45,6 +46,7 @@ from fortytwomin_snov.host.cli.output import (
 )
 from fortytwomin_snov.host.cli.queue import after_work, work_with_progress
 from fortytwomin_snov.host.reference import ReferenceHost, WorkSummary
+from fortytwomin_snov.host.secrets import KEY_ENV
 
 
 def register(cli: click.Group) -> None:
@@ -67,8 +69,8 @@ def emulator(context: click.Context) -> None:
 class _Narrator(DemoNarrator):
     """Tells each step of the demo on the terminal."""
 
-    def __init__(self, database: Path) -> None:
-        self._database = database
+    def __init__(self, key_source: str) -> None:
+        self._key_source = key_source
 
     def step(self, title: str) -> None:
         step(title)
@@ -77,7 +79,7 @@ class _Narrator(DemoNarrator):
         click.echo(
             f"Connected: API user ID {record.get('api_user_id')}, by"
             f" {record.get('connected_by')} ({DEMO_ACTOR['role']}). The secret is stored"
-            f" encrypted, with the key in {self._database.name}.key."
+            f" encrypted, with the key in {self._key_source}."
         )
 
     def lists(self, form: Mapping[str, Any]) -> None:
@@ -126,12 +128,19 @@ class _Narrator(DemoNarrator):
 @click.option(
     "--db",
     "database",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=DatabaseLocation(),
     default=None,
-    help="Keep the demo's database here, a new file (default: a temporary one, removed"
-    " afterwards).",
+    help="Keep the demo's database here: a new SQLite file, or an empty postgresql:// database"
+    f" (with the key in ${KEY_ENV}) (default: a temporary file, removed afterwards).",
 )
-def demo(database: Path | None) -> None:
+@click.option(
+    "--store",
+    metavar="database|URL",
+    default=None,
+    help="The plugin's shared store: 'database' (the default: in the demo's database) or a"
+    " redis:// URL, as the workers of a fleet share it.",
+)
+def demo(database: str | Path | None, store: str | None) -> None:
     """Run the whole Snov.io flow against a local emulator, in seconds.
 
     Connects with demo keys, creates a list, saves settings, sends a burst of bookings,
@@ -140,17 +149,19 @@ def demo(database: Path | None) -> None:
     """
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
+        location: str | Path
         if database is None:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="fortytwomin-snov-"))
-            path = Path(folder) / "host.db"
+            location = Path(folder) / "host.db"
         else:
-            path = database
-        host = stack.enter_context(ReferenceHost(path, integration=SLUG))
+            location = database
+        host = stack.enter_context(ReferenceHost(location, integration=SLUG, store=store))
         require_fresh(host)
         step("Start the Snov.io emulator")
         environment = stack.enter_context(demo_environment())
-        _tell_environment(environment, path, temporary=database is None)
-        result = run_demo(host, environment, _Narrator(path))
+        _tell_environment(environment, host, temporary=database is None)
+        key_source = f"{host.path.name}.key" if host.path is not None else f"${KEY_ENV}"
+        result = run_demo(host, environment, _Narrator(key_source))
 
         step("The sync log")
         entries = host.sync_log(limit=None)
@@ -166,7 +177,9 @@ def demo(database: Path | None) -> None:
     )
 
 
-def _tell_environment(environment: DemoEnvironment, path: Path, *, temporary: bool) -> None:
+def _tell_environment(
+    environment: DemoEnvironment, host: ReferenceHost, *, temporary: bool
+) -> None:
     click.echo(
         f"The emulator serves a demo account on {environment.base_url} (lists, custom"
         " fields, an active campaign); the plugin talks to it, and nothing leaves this"
@@ -179,7 +192,10 @@ def _tell_environment(environment: DemoEnvironment, path: Path, *, temporary: bo
         " finishes in seconds.",
         fg="yellow",
     )
-    click.echo(f"Database: {path}" + (" (temporary)" if temporary else ""))
+    # ``shown``: a PostgreSQL URL without its password.
+    click.echo(f"Database: {host.database.shown}" + (" (temporary)" if temporary else ""))
+    # The store's class, never its URL (which may hold a password).
+    click.echo(f"Shared store: {type(host.store).__name__}")
 
 
 PROSPECT_TABLE_WIDTH = 120

@@ -21,13 +21,8 @@ A pytest plugin module: a test module that needs a server says
 
 from __future__ import annotations
 
-import glob
-import os
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,10 +30,33 @@ from pathlib import Path
 
 import pytest
 
-STARTUP_DEADLINE = 10.0  # seconds for redis-server to answer PING
-POSTGRES_STARTUP_DEADLINE = 60  # seconds for pg_ctl to see the server accept connections
-POSTGRES_USER = "fortytwomin"
+from tests.throwaway import (
+    POSTGRES_USER,
+    PostgresServer,
+    ServerError,
+    free_port,
+    postgres_binaries,
+    redis_binary,
+    start_postgres,
+    start_redis,
+    stop_postgres,
+    stop_redis,
+)
+
 POSTGRES_PASSWORD = "pg-SECRET-pass-0001"
+
+__all__ = [
+    "HOST_KEY",
+    "HostDatabase",
+    "PostgresServer",
+    "RedisServer",
+    "free_port",
+    "host_database",
+    "postgres_server",
+    "postgres_url",
+    "redis_prefix",
+    "redis_server",
+]
 
 
 @dataclass(frozen=True)
@@ -51,70 +69,17 @@ class RedisServer:
         return f"redis://{self.host}:{self.port}/0"
 
 
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 that nothing listens on (at the time of asking)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _answers_ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as connection:
-            connection.sendall(b"PING\r\n")
-            return connection.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def _start_redis(binary: str, directory: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """Start redis-server on a free port and wait until it answers PING.
-
-    redis-server cannot pick a free port itself, so one is chosen first; should another
-    process take it meanwhile, the server exits and a new port is tried.
-    """
-    failures = []
-    for _attempt in range(3):
-        port = free_port()
-        log = directory / f"redis-{port}.log"
-        process = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-             "no", "--dir", str(directory), "--logfile", str(log)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + STARTUP_DEADLINE
-        while process.poll() is None and time.monotonic() < deadline:
-            if _answers_ping(port):
-                return process, port
-            time.sleep(0.01)  # waiting on the server, not on the test's logic
-        process.kill()
-        process.wait()
-        failures.append(log.read_text() if log.exists() else f"no log (exit {process.returncode})")
-    pytest.fail("redis-server did not start:\n" + "\n---\n".join(failures), pytrace=False)
-
-
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """One throwaway redis-server for the whole session."""
-    binary = shutil.which("redis-server") or shutil.which("/usr/bin/redis-server")
-    if binary is None:
-        pytest.fail(
-            "redis-server is not installed; the RedisStore tests need it:"
-            " apt-get install redis-server (.ci/run installs it)",
-            pytrace=False,
-        )
-    process, port = _start_redis(binary, tmp_path_factory.mktemp("redis"))
+    try:
+        process, port = start_redis(redis_binary(), tmp_path_factory.mktemp("redis"))
+    except ServerError as error:
+        pytest.fail(f"{error} (the RedisStore tests need it)", pytrace=False)
     try:
         yield RedisServer("127.0.0.1", port)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_redis(process)
 
 
 @pytest.fixture
@@ -126,93 +91,24 @@ def redis_prefix() -> str:
 # ---- PostgreSQL -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PostgresServer:
-    host: str
-    port: int
-    user: str
-    password: str
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{database}"
-
-
-def _postgres_binaries() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found is not None:
-        return Path(found).parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    return Path(versions[-1]).parent if versions else None
-
-
-def _as_server_user(command: list[str]) -> list[str]:
-    """``command`` as the ``postgres`` user when the tests run as root."""
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        return ["runuser", "-u", "postgres", "--", *command]
-    return command
-
-
-def _hand_over(path: Path) -> None:
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        shutil.chown(path, "postgres", "postgres")
-
-
-def _start_postgres(binaries: Path, root: Path) -> int:
-    """initdb into ``root``, then start the server on a free port; the port. pg_ctl -w
-    waits (within a deadline) until the server accepts connections."""
-    data, sockets, password = root / "data", root / "sockets", root / "password"
-    sockets.mkdir()
-    password.write_text(POSTGRES_PASSWORD + "\n")
-    for path in (root, sockets, password):
-        _hand_over(path)
-    subprocess.run(
-        _as_server_user([str(binaries / "initdb"), "-D", str(data), "-U", POSTGRES_USER,
-                         f"--pwfile={password}", "--auth-host=scram-sha-256",
-                         "--auth-local=trust", "-E", "UTF8", "--no-sync"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
-    failures = []
-    for _attempt in range(3):
-        port = free_port()
-        options = (
-            f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
-        started = subprocess.run(
-            _as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-o", options,
-                             "-l", str(root / "server.log"), "-w",
-                             "-t", str(POSTGRES_STARTUP_DEADLINE), "start"]),
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if started.returncode == 0:
-            return port
-        log = root / "server.log"
-        failures.append(started.stdout + started.stderr + (log.read_text() if log.exists() else ""))
-    pytest.fail("PostgreSQL did not start:\n" + "\n---\n".join(failures), pytrace=False)
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One throwaway PostgreSQL server for the whole session."""
-    binaries = _postgres_binaries()
-    if binaries is None:
-        pytest.fail(
-            "The PostgreSQL server is not installed; the PostgreSQL tests need it:"
-            " apt-get install postgresql (.ci/run installs it)",
-            pytrace=False,
-        )
+    try:
+        binaries = postgres_binaries()
+    except ServerError as error:
+        pytest.fail(f"{error} (the PostgreSQL tests need it)", pytrace=False)
     # Not under pytest's temporary directory: the postgres user must reach it.
     root = Path(tempfile.mkdtemp(prefix="fortytwomin-pg-"))
     try:
-        port = _start_postgres(binaries, root)
+        try:
+            port = start_postgres(binaries, root, POSTGRES_PASSWORD)
+        except ServerError as error:
+            pytest.fail(str(error), pytrace=False)
         try:
             yield PostgresServer("127.0.0.1", port, POSTGRES_USER, POSTGRES_PASSWORD)
         finally:
-            subprocess.run(
-                _as_server_user([str(binaries / "pg_ctl"), "-D", str(root / "data"), "-m",
-                                 "immediate", "-w", "stop"]),
-                capture_output=True, check=False,
-            )  # fmt: skip
+            stop_postgres(binaries, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
