@@ -331,6 +331,10 @@ class SnovClient:
                 body,
                 list_id=list_id,
                 custom_field_labels=list(prospect.custom_fields or {}),
+                # A createDuplicates add that failed with a 5xx may have made its profile
+                # already; sent again it could make a second one, so only the sync's own
+                # retry (which looks the person up first) repeats it.
+                idempotent=not create_duplicates,
             )
         except SnovRejected as rejected:
             if _ALREADY_IN_LIST.search(rejected.snov_message):
