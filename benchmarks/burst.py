@@ -705,14 +705,18 @@ def _rows(results: Sequence[PhaseResult], rate: int) -> list[tuple[str, ...]]:
     ]
 
 
-def print_table(results: Sequence[PhaseResult], rate: int) -> None:
-    header = ("metric", *(result.client for result in results))
-    rows = [header, *_rows(results, rate)]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+def print_rows(rows: Sequence[Sequence[str]]) -> None:
+    """A plain-text table: the first row is the header, underlined; columns padded."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for number, row in enumerate(rows):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
         if number == 0:
             print("  ".join("-" * width for width in widths))
+
+
+def print_table(results: Sequence[PhaseResult], rate: int) -> None:
+    header = ("metric", *(result.client for result in results))
+    print_rows([header, *_rows(results, rate)])
     for result in results:
         print(f"\n{result.client}: calls by kind {result.calls_by_kind}")
         print(f"{result.client}: outcomes {result.outcomes}")

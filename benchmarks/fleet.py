@@ -54,7 +54,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from burst import ADD_PROSPECT, LOOKUP, _kind, _list_check, _window_check, window_ideal
+from burst import (
+    ADD_PROSPECT,
+    LOOKUP,
+    _kind,
+    _list_check,
+    _window_check,
+    print_rows,
+    window_ideal,
+)
 from cryptography.fernet import Fernet
 from workload import (
     ADMIN,
@@ -525,11 +533,7 @@ def print_table(results: Sequence[PhaseResult], rate: int) -> None:
         "delay p50 / p95 / max (s)",
         lambda r: f"{r.delay_p50:.1f} / {r.delay_p95:.1f} / {r.delay_max:.1f}",
     )
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    for number, row in enumerate(rows):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-        if number == 0:
-            print("  ".join("-" * width for width in widths))
+    print_rows(rows)
     for result in results:
         print(f"\n{result.phase}: calls by kind {result.calls_by_kind}")
         print(f"{result.phase}: attempts by reason {result.attempts_by_reason}")
