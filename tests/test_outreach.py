@@ -22,7 +22,6 @@ resume on cancel, K campaigns paused by this feature      1      <=K
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -41,8 +40,7 @@ from fortytwomin_snov.rules import (
 from fortytwomin_snov.settings.model import Settings
 from fortytwomin_snov.snov import ProspectProfile, SnovClient
 from fortytwomin_snov.sync import paused_by_us
-from fortytwomin_snov.testing import SnovEmulator
-from tests.test_sync import (
+from tests.test_sync import (  # noqa: F401 - the fixtures World builds on
     ADD,
     API,
     BY_EMAIL,
@@ -50,15 +48,18 @@ from tests.test_sync import (
     LIST_ID,
     TOKEN,
     Host,
+    Snov,
     Sync,
     booking_event,
     connection_of,
     expect_add,
     expect_token,
     form_event,
+    host,
     jane_body,
     reason_of,
     settings_of,
+    snov,
 )
 
 CHANGE = "/v1/change-recipient-status"
@@ -170,22 +171,11 @@ def test_campaigns_are_merged_across_profiles() -> None:
 # ---- against the emulator --------------------------------------------------------------------
 
 
-@dataclass
-class World:
-    emulator: SnovEmulator
-    client_id: str
-    target: int
-    other: int
-    sync: Sync
-
-    def calls(self, path: str) -> int:
-        return len(self.emulator.state.requests(path=path))
+class World(Snov):
+    """test_sync's seeded emulator, with the person's campaigns at hand."""
 
     def campaign(self, name: str, list_id: int | None = None) -> int:
         return self.emulator.state.add_campaign(self.client_id, name, list_id or self.other).id
-
-    def seed(self, list_id: int, email: str = JANE) -> None:
-        self.emulator.state.create_prospect(self.client_id, list_id, {"email": email})
 
     def enrol(self, campaign_id: int, status: str = "Active") -> None:
         self.emulator.state.enrol(self.client_id, campaign_id, JANE)
@@ -207,19 +197,11 @@ class World:
 
 
 @pytest.fixture(params=[True, False], ids=["json-accepted", "form-only"])
-def world(
-    request: pytest.FixtureRequest, snov_emulator: SnovEmulator, hook: pluggy.HookRelay
-) -> World:
-    state = snov_emulator.state
-    state.configure(recipient_status_accepts_json=request.param)
-    account = snov_emulator.add_account()
-    target = state.add_list(account.client_id, "42min bookings").id
-    other = state.add_list(account.client_id, "Cold leads").id
-    for label in ("Meeting status", "Host email", "Topics"):
-        state.add_custom_field(account.client_id, label)
-    settings = settings_of(target, outreach_on_booking=PAUSE)
-    sync = Sync(hook, Host(), connection_of(account.client_id, account.client_secret), settings)
-    return World(snov_emulator, account.client_id, target, other, sync)
+def world(request: pytest.FixtureRequest, snov: Snov) -> World:  # noqa: F811 - the fixture
+    snov.emulator.state.configure(recipient_status_accepts_json=request.param)
+    settings = settings_of(snov.target, outreach_on_booking=PAUSE)
+    sync = Sync(snov.sync.hook, snov.sync.host, snov.sync.connection, settings)
+    return World(snov.emulator, snov.client_id, snov.target, snov.other, sync)
 
 
 def test_a_person_in_no_campaign_costs_one_lookup(world: World) -> None:
