@@ -7,8 +7,10 @@ mark, a short lock on the person, the time of the last status written for them),
 what they say to :func:`~fortytwomin_snov.rules.decide`, and carries out its plan through
 :class:`Membership`, which makes sure the person really ends up in the target list.
 
-It stays one module over 400 lines because the marks, the membership steps and the outcome
-are one protocol: each step noted, lock held or id freed only makes sense beside the others.
+It stays one module (about 1000 lines) because the marks, the membership steps, the
+campaign step (``outreach_on_booking``) and the outcome are one protocol: each step noted,
+lock held or id freed only makes sense beside the others, and a retry after a kill resumes
+from any of them.
 
 Snov.io's ``add-prospect-to-list`` answers in three ways that matter here:
 
