@@ -249,6 +249,7 @@ def test_a_synced_outcome_closes_the_job_with_one_full_log_entry(
         "message": "synced: prospect_added.",
         "retry_after": None,
         "blocked_on": None,
+        "origin": "live",
     }
     assert entry.at == clock()
     # The plugin got the decrypted record, the saved (normalised) settings and the event.
@@ -731,6 +732,7 @@ def test_status_says_who_connected_what_is_saved_and_how_the_queue_stands(
         "settings_warnings": ["Check the list."],
         "jobs": {"queued": 1, "running": 0, "done": 1, "parked": 0, "failed": 0},
         "parked": {"credentials": 0, "settings": 0},
+        "backfill_paused": 0,
     }
     assert status.connection_saved_at == connected_at
 

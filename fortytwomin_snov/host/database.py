@@ -138,6 +138,23 @@ MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
             saved_at REAL NOT NULL
         )""",
     ),
+    # 4: backfill. A job's origin ('live' or 'backfill') is its claim priority and marks its
+    # log entries; a paused backfill job (always queued) is claimed by no worker until
+    # resumed. Claims look up one origin at a time along jobs_claim; a backfill queues an
+    # event id at most once (jobs_backfill_event) and never one a live job already has
+    # (jobs_event).
+    (
+        "ALTER TABLE jobs ADD COLUMN origin TEXT NOT NULL DEFAULT 'live'"
+        " CHECK (origin IN ('live', 'backfill'))",
+        "ALTER TABLE jobs ADD COLUMN paused INTEGER NOT NULL DEFAULT 0"
+        " CHECK (paused = 0 OR (paused = 1 AND origin = 'backfill' AND state = 'queued'))",
+        "ALTER TABLE sync_log ADD COLUMN origin TEXT NOT NULL DEFAULT 'live'"
+        " CHECK (origin IN ('live', 'backfill'))",
+        "CREATE INDEX jobs_claim ON jobs (integration, state, paused, origin, run_after)",
+        "CREATE INDEX jobs_event ON jobs (integration, event_id)",
+        "CREATE UNIQUE INDEX jobs_backfill_event ON jobs (integration, event_id)"
+        " WHERE origin = 'backfill'",
+    ),
 )
 """The schema, one tuple of statements per version step (append, never edit): SQLite's SQL,
 which :func:`~fortytwomin_snov.host.dialect.postgres_ddl` translates for PostgreSQL (a

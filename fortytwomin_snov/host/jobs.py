@@ -12,6 +12,12 @@ A **job** is one event waiting to be synced. Its ``state``:
 ``failed``  any other failure; it stays until replayed.
 ==========  ===============================================================================
 
+A job's ``origin`` is ``live`` (an event as it happens) or ``backfill`` (an event from before
+the integration was connected, queued by ``backfill``; see :mod:`.backfill`). It is the
+claim priority: a worker takes due live jobs before any backfill job, and a batch never
+mixes the two, so a live event never waits behind a backfill. A ``paused`` backfill job
+(always ``queued``) is claimed by no worker until its backfill is resumed.
+
 Every attempt leaves one **sync-log** entry (:class:`LogEntry`), written in the same
 transaction as the job's change, so the log and the queue never disagree.
 
@@ -36,7 +42,7 @@ reasons (the plugin's own reasons are its business and pass through unread):
                             row); it is set aside so that the other jobs are worked.
 ==========================  =================================================================
 
-This module stays whole (about 700 lines): the job's states, its rows and every query that
+This module stays whole (about 800 lines): the job's states, its rows and every query that
 moves it between them are one state machine, read and changed together.
 """
 
@@ -68,6 +74,10 @@ FINAL_STATUSES: frozenset[str] = frozenset({"synced", "skipped"})
 
 BlockedOn = Literal["credentials", "settings"]
 BLOCKERS: tuple[BlockedOn, ...] = get_args(BlockedOn)
+
+Origin = Literal["live", "backfill"]
+ORIGINS: tuple[Origin, ...] = get_args(Origin)
+"""In claim order: live jobs first."""
 
 NOT_CONNECTED = "not_connected"
 CONNECTION_UNREADABLE = "connection_unreadable"
@@ -316,6 +326,9 @@ class Job:
     last_reason: str | None
     created_at: float
     updated_at: float
+    origin: Origin = "live"
+    paused: bool = False
+    """A queued job of a paused backfill: no worker claims it until it is resumed."""
 
     @classmethod
     def from_row(cls, row: Any) -> Job:
@@ -336,6 +349,8 @@ class Job:
             last_reason=row["last_reason"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            origin=row["origin"],
+            paused=bool(row["paused"]),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -354,6 +369,8 @@ class Job:
             "last_reason": self.last_reason,
             "created_at": iso_time(self.created_at),
             "updated_at": iso_time(self.updated_at),
+            "origin": self.origin,
+            "paused": self.paused,
         }
 
 
@@ -376,6 +393,8 @@ class LogEntry:
     blocked_on: BlockedOn | None
     outcome: dict[str, Any]
     """The whole outcome, as the plugin returned it."""
+    origin: Origin = "live"
+    """The job's: ``backfill`` marks an entry of a backfilled event."""
 
     @classmethod
     def from_row(cls, row: Any) -> LogEntry:
@@ -394,6 +413,7 @@ class LogEntry:
             retry_after=row["retry_after"],
             blocked_on=row["blocked_on"],
             outcome=json.loads(row["outcome"]),
+            origin=row["origin"],
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -411,6 +431,7 @@ class LogEntry:
             "message": self.message,
             "retry_after": self.retry_after,
             "blocked_on": self.blocked_on,
+            "origin": self.origin,
         }
 
 
@@ -470,15 +491,18 @@ def claim_jobs(
     lease: float,
     limit: int,
 ) -> list[Job]:
-    """Take up to ``limit`` due jobs of one integration for ``worker`` (jobs whose lease ran
-    out first, then queued ones by ``run_after``), in the caller's transaction.
+    """Take up to ``limit`` due jobs of one integration for ``worker``, in the caller's
+    transaction: live jobs if any is due, else backfill jobs, never both in one claim; of
+    each, jobs whose lease ran out first, then queued ones by ``run_after``. Paused jobs wait.
 
     A job whose stored event cannot be read is set aside instead (state ``failed``, with an
     ``unreadable_job`` log entry), so that one damaged row never stops the queue.
     """
     claimed: list[Job] = []
     while len(claimed) < limit:
-        rows = _due_rows(tx, integration, now=now, limit=limit - len(claimed))
+        # After damaged rows were set aside, the claim goes on in the origin it took.
+        origins = (claimed[0].origin,) if claimed else ORIGINS
+        rows = _due_rows(tx, integration, origins, now=now, limit=limit - len(claimed))
         if not rows:
             break
         for row in rows:
@@ -506,25 +530,42 @@ def claim_jobs(
     return claimed
 
 
-def _due_rows(tx: Connection, integration: str, *, now: float, limit: int) -> list[Any]:
-    # Two lookups, each along the jobs_due index: one query with OR made SQLite sort every
-    # due job on each claim (about 10 ms a claim with 100,000 queued). A job whose worker
-    # died (its lease ran out) goes first: it is the oldest work.
+CLAIM_QUERIES = {
+    "lease_run_out": "SELECT id FROM jobs WHERE integration = ? AND state = 'running'"
+    " AND paused = 0 AND origin = ? AND lease_until <= ? LIMIT ?",
+    "queued_and_due": "SELECT id FROM jobs WHERE integration = ? AND state = 'queued'"
+    " AND paused = 0 AND origin = ? AND run_after <= ? ORDER BY run_after, id LIMIT ?",
+}
+"""The lookups of a claim, each run once per origin (parameters: integration, origin, now,
+limit). Each is one search of the jobs_claim index: an origin at a time, because one query
+ordered by origin would also walk every live job not yet due before it reached a
+backfill job."""
+
+
+def _due_rows(
+    tx: Connection, integration: str, origins: Sequence[Origin], *, now: float, limit: int
+) -> list[Any]:
+    # Two lookups per origin, each along the jobs_claim index: one query with OR made
+    # SQLite sort every due job on each claim (about 10 ms a claim with 100,000 queued). A
+    # job whose worker died (its lease ran out) goes first: it is the oldest work. Live
+    # jobs are looked up first, and backfill jobs only when no live job is due, so that a
+    # batch is all live or all backfill: a live event never waits behind a backfill
+    # (and the plugin may pace a backfill batch as such).
     # On PostgreSQL the rows are locked as they are picked, and rows another worker is
     # claiming are passed over (SKIP LOCKED): two workers never take one job.
     skip_locked = tx.dialect.skip_locked
-    rows: list[Any] = tx.execute(
-        "SELECT id FROM jobs WHERE integration = ? AND state = 'running' AND lease_until <= ?"  # noqa: S608 - fixed text
-        " LIMIT ?" + skip_locked,
-        (integration, now, limit),
-    ).fetchall()
-    if len(rows) < limit:
-        rows += tx.execute(
-            "SELECT id FROM jobs WHERE integration = ? AND state = 'queued' AND run_after <= ?"  # noqa: S608 - fixed text
-            " ORDER BY run_after, id LIMIT ?" + skip_locked,
-            (integration, now, limit - len(rows)),
+    for origin in origins:
+        rows: list[Any] = tx.execute(
+            CLAIM_QUERIES["lease_run_out"] + skip_locked, (integration, origin, now, limit)
         ).fetchall()
-    return rows
+        if len(rows) < limit:
+            rows += tx.execute(
+                CLAIM_QUERIES["queued_and_due"] + skip_locked,
+                (integration, origin, now, limit - len(rows)),
+            ).fetchall()
+        if rows:
+            return rows
+    return []
 
 
 def claim_job(
@@ -576,8 +617,8 @@ def record_attempt(
     """
     entry = tx.execute(
         "INSERT INTO sync_log (at, job_id, attempt, integration, event_id, event_type, email,"
-        " status, reason, message, retry_after, blocked_on, outcome)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        " status, reason, message, retry_after, blocked_on, outcome, origin)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (
             now,
             job.id,
@@ -592,6 +633,7 @@ def record_attempt(
             outcome.retry_after,
             outcome.blocked_on,
             to_json_text(outcome.document),
+            job.origin,
         ),
     ).fetchone()
     final = outcome.status in FINAL_STATUSES
@@ -705,10 +747,11 @@ def list_jobs(
 
 
 def job_counts(db: Connection, integration: str) -> dict[JobState, int]:
-    """How many jobs are in each state (every state named, zero included)."""
+    """How many jobs are in each state (every state named, zero included); the jobs of a
+    paused backfill are left out (see :func:`fortytwomin_snov.host.backfill.progress`)."""
     counts: dict[JobState, int] = dict.fromkeys(JOB_STATES, 0)
     for row in db.execute(
-        "SELECT state, COUNT(*) AS n FROM jobs WHERE integration = ? GROUP BY state",
+        "SELECT state, COUNT(*) AS n FROM jobs WHERE integration = ? AND paused = 0 GROUP BY state",
         (integration,),
     ):
         counts[row["state"]] = row["n"]
@@ -729,10 +772,11 @@ def parked_counts(db: Connection, integration: str) -> dict[BlockedOn, int]:
 
 def next_due(db: Connection, integration: str) -> float | None:
     """When the next job becomes claimable (a queued job's ``run_after`` or a running job's
-    ``lease_until``); None when nothing is queued or running."""
+    ``lease_until``); None when nothing is queued or running (paused jobs wait for
+    their backfill to resume)."""
     row = db.execute(
         "SELECT MIN(CASE state WHEN 'queued' THEN run_after ELSE lease_until END) AS due"
-        " FROM jobs WHERE integration = ? AND state IN ('queued', 'running')",
+        " FROM jobs WHERE integration = ? AND state IN ('queued', 'running') AND paused = 0",
         (integration,),
     ).fetchone()
     return None if row["due"] is None else float(row["due"])

@@ -70,6 +70,8 @@ class HostStatus:
     settings_warnings: list[str]
     jobs: dict[JobState, int]
     parked: dict[BlockedOn, int]
+    backfill_paused: int = 0
+    """Jobs of a paused backfill: counted in no state of ``jobs`` until it resumes."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +84,7 @@ class HostStatus:
             "settings_warnings": self.settings_warnings,
             "jobs": dict(self.jobs),
             "parked": dict(self.parked),
+            "backfill_paused": self.backfill_paused,
         }
 
 

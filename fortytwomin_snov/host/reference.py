@@ -86,7 +86,7 @@ import pluggy
 
 from fortytwomin_snov.contract.errors import FieldError, InvalidSettings
 from fortytwomin_snov.contract.store import Store
-from fortytwomin_snov.host import jobs, questions, records
+from fortytwomin_snov.host import backfill, jobs, questions, records
 from fortytwomin_snov.host.database import default_database_path, is_postgres_url, open_database
 from fortytwomin_snov.host.dialect import HostDatabase
 from fortytwomin_snov.host.errors import (
@@ -467,6 +467,7 @@ class ReferenceHost:
             settings = records.read_settings(db, self.integration)
             counts = jobs.job_counts(db, self.integration)
             parked = jobs.parked_counts(db, self.integration)
+            paused = backfill.progress(db, self.integration).paused
         return HostStatus(
             integration=self.integration,
             connected=connection is not None,
@@ -477,6 +478,7 @@ class ReferenceHost:
             settings_warnings=[] if settings is None else settings.warnings,
             jobs=counts,
             parked=parked,
+            backfill_paused=paused,
         )
 
     # ---- the queue -------------------------------------------------------------------------
@@ -522,6 +524,44 @@ class ReferenceHost:
             raise InvalidEvent(problems)
         with self.database.transaction() as tx:
             return jobs.insert_jobs(tx, self.integration, batch, now=now)
+
+    def check_backfill_event(self, event: Any) -> list[FieldError]:
+        """:meth:`check_event`, and the event's type must be one a backfill takes
+        (:data:`~fortytwomin_snov.host.backfill.BACKFILL_TYPES`)."""
+        wrong_type = backfill.type_problem(event)
+        return [wrong_type] if wrong_type is not None else self.check_event(event)
+
+    def enqueue_backfill(
+        self, events: Iterable[Mapping[str, Any]], *, checked: bool = False
+    ) -> list[int]:
+        """Queue events as a backfill, in one transaction, all or none: behind live jobs,
+        and each unless a job already has its event id (see :mod:`.backfill`). The ids
+        of the jobs queued. InvalidEvent names every problem, its pointer starting with
+        the event's index. ``checked``: the caller ran :meth:`check_backfill_event`."""
+        batch = list(events)
+        problems = [
+            FieldError(pointer=f"/{index}{problem['pointer']}", message=problem["message"])
+            for index, event in enumerate(batch)
+            for problem in ([] if checked else self.check_backfill_event(event))
+        ]
+        if problems:
+            raise InvalidEvent(problems)
+        with self.database.transaction() as tx:
+            return backfill.insert_backfill(tx, self.integration, batch, now=self.clock())
+
+    def pause_backfill(self) -> int:
+        """Set the queued backfill jobs aside until :meth:`resume_backfill`; how many."""
+        with self.database.transaction() as tx:
+            return backfill.pause(tx, self.integration, now=self.clock())
+
+    def resume_backfill(self) -> int:
+        """Queue the paused backfill jobs again; how many."""
+        with self.database.transaction() as tx:
+            return backfill.resume(tx, self.integration, now=self.clock())
+
+    def backfill_progress(self) -> backfill.Progress:
+        with self.database.read() as db:
+            return backfill.progress(db, self.integration)
 
     def replay(self, job_ids: Iterable[int] | None = None) -> list[int]:
         """Queue failed jobs again, due now: every failed job, or those of ``job_ids``
@@ -620,7 +660,8 @@ class ReferenceHost:
                     continue
                 count = tx.execute(
                     "UPDATE jobs SET state = 'parked', blocked_on = 'credentials',"
-                    " last_reason = ?, updated_at = ? WHERE integration = ? AND state = 'queued'",
+                    " last_reason = ?, updated_at = ? WHERE integration = ? AND state = 'queued'"
+                    " AND paused = 0",
                     (jobs.NOT_CONNECTED, now, slug),
                 ).rowcount
                 if count:

@@ -149,13 +149,22 @@ def status_table(current: HostStatus, credentials_schema: Mapping[str, Any]) -> 
     parked = [f"on {blocker} {count}" for blocker, count in current.parked.items() if count]
     if parked:
         grid.add_row("Parked", " · ".join(parked) + " (they run again once that is fixed)")
+    if current.backfill_paused:
+        grid.add_row(
+            "Backfill",
+            f"paused, {plural(current.backfill_paused, 'job')} left"
+            f" (`{PROG} backfill FILE` resumes it)",
+        )
     return grid
 
 
 def attempt_line(entry: LogEntry) -> Text:
     line = Text()
     line.append(f"{entry.status:<8}", style=STATUS_STYLES.get(entry.status, ""))
-    line.append(visible(f" job {entry.job_id} {entry.event_type} {entry.email or '(no email)'}: "))
+    mark = f" ({BACKFILL_MARK})" if entry.origin == "backfill" else ""
+    line.append(
+        visible(f" job {entry.job_id} {entry.event_type}{mark} {entry.email or '(no email)'}: ")
+    )
     line.append(visible(entry.message))
     return line
 
@@ -194,6 +203,18 @@ def _outcome(entry: LogEntry) -> Text:
     return Text(visible(entry.status), style=STATUS_STYLES.get(entry.status, ""))
 
 
+BACKFILL_MARK = "backfill"
+"""Beside the event of a backfilled entry (see ``backfill``)."""
+
+
+def _event(entry: LogEntry, separator: str) -> Text:
+    """The event's type and id, marked when it was backfilled."""
+    event = Text(f"{visible(entry.event_type)}{separator}{visible(entry.event_id)}")
+    if entry.origin == "backfill":
+        event.append(f"{separator}{BACKFILL_MARK}", style="cyan")
+    return event
+
+
 def _log_grid(entries: Sequence[LogEntry], *, title: str) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("Time", no_wrap=True)
@@ -208,7 +229,7 @@ def _log_grid(entries: Sequence[LogEntry], *, title: str) -> Table:
         table.add_row(
             local_time(entry.at),
             f"{entry.job_id}" + (f" #{entry.attempt}" if entry.attempt > 1 else ""),
-            Text(f"{visible(entry.event_type)}\n{visible(entry.event_id)}"),
+            _event(entry, "\n"),
             Text(visible(entry.email or "-")),
             outcome,
             Text(visible(entry.message)),
@@ -228,7 +249,7 @@ def _log_stack(entries: Sequence[LogEntry], *, title: str) -> Group:
         head.append(f" {visible(entry.reason)}", style="dim")
         parts.append(Text(""))
         parts.append(head)
-        parts.append(Text(f"  {visible(entry.event_type)} {visible(entry.event_id)}"))
+        parts.append(Text("  ").append_text(_event(entry, " ")))
         parts.append(Text(f"  {visible(entry.email or '(no email)')}"))
         parts.append(Padding(Text(visible(entry.message), overflow="fold"), (0, 0, 0, 2)))
     return Group(*parts)

@@ -149,12 +149,12 @@ def work_with_progress(host: ReferenceHost, *, until_empty: bool) -> WorkSummary
         if entry.status in ("deferred", "failed"):
             progress.console.print(attempt_line(entry))
 
-    with _stopping_on_signals(stop), progress:
+    with stopping_on_signals(stop), progress:
         return host.work(until_empty=until_empty, stop=stop, on_progress=on_progress)
 
 
 @contextlib.contextmanager
-def _stopping_on_signals(stop: threading.Event) -> Iterator[None]:
+def stopping_on_signals(stop: threading.Event) -> Iterator[None]:
     """The first Ctrl-C (or SIGTERM) sets ``stop``; a second one interrupts at once."""
 
     def handle(signum: int, frame: FrameType | None) -> None:

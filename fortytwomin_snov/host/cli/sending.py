@@ -1,5 +1,6 @@
-"""How ``send`` reads events: JSON Lines streamed line by line, each event checked as the
-plugin will check it, queued in batches; or one event written over several lines.
+"""How ``send`` (and ``backfill``) read events: JSON Lines streamed line by line, each
+event checked as the plugin will check it, queued in batches; or one event written over
+several lines.
 
 Memory stays bounded on a big file: a line is read, checked and put in a batch of
 :data:`BATCH_SIZE`, and each batch is queued in one transaction. A progress bar shows on
@@ -93,11 +94,11 @@ def _decoded(raw: bytes, number: int) -> str:
     return text.removeprefix("\ufeff") if number == 1 else text
 
 
-def _array_error(source: str) -> CommandFailed:
+def _array_error(source: str, command: str) -> CommandFailed:
     named = "FILE" if source == "-" else source
     return CommandFailed(
-        "send takes JSON Lines: one event per line; this is a JSON array:"
-        f" `jq -c '.[]' {named} | {PROG} send -`"
+        f"{command} takes JSON Lines: one event per line; this is a JSON array:"
+        f" `jq -c '.[]' {named} | {PROG} {command} -`"
     )
 
 
@@ -121,17 +122,28 @@ def _problem(text: str) -> list[FieldError]:
 class Sender:
     """Checks and queues the events of one input through ``host``."""
 
+    command = "send"
+    """The command reading, as messages name it."""
+
     def __init__(self, host: ReferenceHost, source: str, where: str) -> None:
         self.host = host
         self.source = source
         self.where = where
         self.sent = Sent()
 
+    def check(self, document: Any) -> list[FieldError]:
+        """What keeps an event from being queued."""
+        return self.host.check_event(document)
+
+    def queue(self, batch: list[dict[str, Any]]) -> list[int]:
+        """Queue checked events; the ids of the jobs queued."""
+        return self.host.enqueue_many(batch, checked=True)
+
     def take(self, number: int, document: Any) -> None:
         """One parsed event: queued (in the next batch) or reported."""
         if isinstance(document, list):
-            raise _array_error(self.source)
-        problems = self.host.check_event(document)
+            raise _array_error(self.source, self.command)
+        problems = self.check(document)
         if problems:
             self.sent.bad_lines += 1
             _report(number, problems)
@@ -146,7 +158,7 @@ class Sender:
 
     def flush(self) -> None:
         if self.sent.batch:
-            self.sent.note_jobs(self.host.enqueue_many(self.sent.batch, checked=True))
+            self.sent.note_jobs(self.queue(self.sent.batch))
             self.sent.batch = []
 
     def line(self, number: int, line: str) -> None:
@@ -185,8 +197,9 @@ class Sender:
             if text[end:].strip():
                 named = "FILE" if self.source == "-" else self.source
                 raise CommandFailed(
-                    f"{self.where} holds JSON objects written over several lines: send takes"
-                    f" JSON Lines, one event per line (`jq -c . {named} | {PROG} send -`)"
+                    f"{self.where} holds JSON objects written over several lines:"
+                    f" {self.command} takes JSON Lines, one event per line"
+                    f" (`jq -c . {named} | {PROG} {self.command} -`)"
                 ) from None
             raise CommandFailed(f"{self.where} is {json_problem(error)}") from None
         self.take(number, document)
@@ -200,12 +213,12 @@ def _parses(line: str) -> bool:
     return True
 
 
-def _progress(size: int | None) -> Progress | None:
+def _progress(label: str) -> Progress | None:
     if not sys.stderr.isatty():
         return None
     return Progress(
         SpinnerColumn(),
-        TextColumn("Sending events"),
+        TextColumn(label),
         BarColumn(),
         TaskProgressColumn(),
         TextColumn("{task.fields[queued]} queued"),
@@ -219,36 +232,43 @@ def send_events(database: Path | None, integration: str | None, source: str) -> 
     """The ``send`` command (see its help)."""
     with opened(source) as (stream, where, size), open_host(database, integration) as host:
         sender = Sender(host, source, where)
-        progress = _progress(size)
-        task = progress.add_task("send", total=size, queued=0) if progress else None
-        done = 0
-        with progress or _nothing():
-            lines = iter(stream)
-            number = 0
-            started = False
-            for raw in lines:
-                number += 1
-                done += len(raw)
-                try:
-                    line = _decoded(raw, number)
-                except UnicodeDecodeError:
-                    sender.bad(number, "not UTF-8 text")
-                    continue
-                if not started and line.strip():
-                    started = True
-                    if _starts_document(line):
-                        rest = b"".join(lines)
-                        try:
-                            text = line + rest.decode("utf-8")
-                        except UnicodeDecodeError:
-                            raise CommandFailed(f"{where} is not UTF-8 text") from None
-                        sender.whole(number, text)
-                        break
-                sender.line(number, line)
-                if progress is not None and task is not None and number % 200 == 0:
-                    progress.update(task, completed=done, queued=sender.sent.queued)
-            sender.flush()
-    _summary(sender.sent, where)
+        read_events(sender, stream, size, label="Sending events")
+    summary(sender.sent, where)
+
+
+def read_events(sender: Sender, stream: IO[bytes], size: int | None, *, label: str) -> None:
+    """Every event of ``stream`` through ``sender``, and its last batch queued; a progress
+    bar of the bytes read on a terminal's stderr."""
+    where = sender.where
+    progress = _progress(label)
+    task = progress.add_task(label, total=size, queued=0) if progress else None
+    done = 0
+    with progress or _nothing():
+        lines = iter(stream)
+        number = 0
+        started = False
+        for raw in lines:
+            number += 1
+            done += len(raw)
+            try:
+                line = _decoded(raw, number)
+            except UnicodeDecodeError:
+                sender.bad(number, "not UTF-8 text")
+                continue
+            if not started and line.strip():
+                started = True
+                if _starts_document(line):
+                    rest = b"".join(lines)
+                    try:
+                        text = line + rest.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise CommandFailed(f"{where} is not UTF-8 text") from None
+                    sender.whole(number, text)
+                    break
+            sender.line(number, line)
+            if progress is not None and task is not None and number % 200 == 0:
+                progress.update(task, completed=done, queued=sender.sent.queued)
+        sender.flush()
 
 
 def _starts_document(line: str) -> bool:
@@ -267,7 +287,7 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-def _summary(sent: Sent, where: str) -> None:
+def summary(sent: Sent, where: str) -> None:
     if sent.queued:
         click.echo(
             f"Queued {plural(sent.queued, 'event')} ({sent.jobs()})."
