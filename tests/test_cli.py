@@ -546,6 +546,53 @@ def test_work_syncs_the_queue_and_log_and_replay_show_and_retry_failures(
     assert_one_error_line(refused, "job 1 (done)", "job 99 (no such job)")
 
 
+def test_backfill_syncs_a_file_once_however_often_it_runs_and_marks_the_log(
+    run: Run,
+    env: dict[str, str],
+    snov_emulator: SnovEmulator,
+    connected: Credentials,
+    tmp_path: Path,
+) -> None:
+    assert_one_error_line(run("backfill", "-", stdin=jsonl(booking_event(1))), "settings set")
+    target = list_id(snov_emulator, connected, "42min bookings")
+    run("settings", "set", "-", stdin=json.dumps({"target_list_id": target}))
+    canceled = booking_event(3, "lee@example.com")
+    canceled["type"] = "booking.canceled"
+    earlier = tmp_path / "earlier.jsonl"
+    earlier.write_text(
+        jsonl(booking_event(1, "jane@example.com"))
+        + "{not json\n"
+        + jsonl(canceled, booking_event(4, "sam@example.org"))
+        + "42\n"
+    )
+
+    first = run("backfill", str(earlier))
+
+    assert first.returncode == 1
+    assert first.stderr.splitlines() == [
+        "line 2: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
+        "line 3: /type: A backfill takes booking.created and routing_form.submitted events"
+        " only, not booking.canceled.",
+        "line 5: /: Expected object.",
+        f"Error: 3 lines of {earlier} skipped: nothing queued for them",
+    ]
+    assert "Queued 2 events for backfill." in first.stdout
+    assert "Backfill done: 2 events synced or skipped." in first.stdout
+    again = run("backfill", str(earlier))
+    assert "Queued 0 events for backfill; 2 already queued or synced, not queued again." in (
+        again.stdout
+    )
+    added = [request.body["email"] for request in snov_emulator.state.requests(path=ADD_PROSPECT)]
+    assert sorted(added) == ["jane@example.com", "sam@example.org"]
+    assert {(entry["event_id"], entry["origin"]) for entry in log_of(run)} == {
+        ("evt-1", "backfill"),
+        ("evt-4", "backfill"),
+    }
+    for columns in ("200", "80"):  # the table, and the stack of a narrow terminal
+        shown = run("log", environ={**env, "COLUMNS": columns}).stdout
+        assert shown.count("backfill") == 2, shown
+
+
 def test_ctrl_c_stops_work_after_the_sync_under_way_without_losing_a_job(
     env: dict[str, str],
     db: Path,

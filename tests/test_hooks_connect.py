@@ -21,6 +21,7 @@ from pytest_httpx import HTTPXMock
 from fortytwomin_snov.contract.errors import IntegrationError, InvalidCredentials, PermissionDenied
 from fortytwomin_snov.contract.store import MemoryStore
 from fortytwomin_snov.schemas import load_schema
+from fortytwomin_snov.snov import RATE_LIMIT_ENV
 
 API = "https://api.snov.io"
 USER_ID = "7f3a9c1e2b4d4e0f"
@@ -96,6 +97,26 @@ def test_manifest_lists_snov_under_crm_as_admin_only(hook: pluggy.HookRelay) -> 
     credentials_schema = manifest["credentials_schema"]
     assert credentials_schema["required"] == ["api_user_id", "api_secret"]
     assert credentials_schema["properties"]["api_secret"]["writeOnly"] is True
+
+
+@pytest.mark.parametrize(
+    ("configured", "declared"),
+    [(None, 60), ("600", 600), ("many", 60)],
+    ids=["snov-default", "configured", "bad-variable"],
+)
+def test_manifest_declares_the_rate_the_client_paces_itself_to(
+    hook: pluggy.HookRelay,
+    monkeypatch: pytest.MonkeyPatch,
+    configured: str | None,
+    declared: int,
+) -> None:
+    if configured is None:
+        monkeypatch.delenv(RATE_LIMIT_ENV, raising=False)
+    else:
+        monkeypatch.setenv(RATE_LIMIT_ENV, configured)
+    (manifest,) = hook.integration_manifest()
+    jsonschema.validate(manifest, load_schema("manifest"))
+    assert manifest["rate_limit"] == declared
 
 
 # ---- validate_credentials ---------------------------------------------------------------

@@ -473,6 +473,9 @@ INVALID: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("string bool", "manifest", _with("manifest", admin_only="yes"), {"/admin_only"}),
     ("http docs", "manifest", _with("manifest", docs_url="http://42min.com/help"), {"/docs_url"}),
     ("null docs", "manifest", _with("manifest", docs_url=None), {"/docs_url"}),
+    ("no rate", "manifest", _with("manifest", rate_limit=0), {"/rate_limit"}),
+    ("rate per second", "manifest", _with("manifest", rate_limit=0.5), {"/rate_limit"}),
+    ("text rate", "manifest", _with("manifest", rate_limit="60"), {"/rate_limit"}),
     ("two lines", "manifest", _with("manifest", description="Snov.io\nsync"), {"/description"}),
     ("no form", "manifest", _with("manifest", credentials_schema=DROP), {"/credentials_schema"}),
     (

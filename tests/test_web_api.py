@@ -268,13 +268,19 @@ def test_an_action_returns_its_result_and_an_unknown_one_is_a_422(
     assert unknown.json()["error"]["type"] == "InvalidRequest"
 
 
-def test_the_log_is_filtered_by_status_and_marks_what_can_be_replayed(
-    client: httpx.Client, connected: Credentials, host: ReferenceHost, snov_emulator: SnovEmulator
+def save_settings_with_a_list(
+    host: ReferenceHost, connected: Credentials, snov_emulator: SnovEmulator
 ) -> None:
     target = next(
         item for item in snov_emulator.state.lists(connected.client_id) if not item.deleted
     )
     host.save_settings({"target_list_id": target.id})
+
+
+def test_the_log_is_filtered_by_status_and_marks_what_can_be_replayed(
+    client: httpx.Client, connected: Credentials, host: ReferenceHost, snov_emulator: SnovEmulator
+) -> None:
+    save_settings_with_a_list(host, connected, snov_emulator)
     host.enqueue_many([booking_event(1, "jane@example.com"), booking_event(2, "dana@example")])
     host.work(until_empty=True)
 
@@ -299,6 +305,21 @@ def test_the_log_is_filtered_by_status_and_marks_what_can_be_replayed(
     assert client.post(f"{API}/replay", json={"job_ids": ["1"]}).status_code == 400
     host.work(until_empty=True)
     assert client.post(f"{API}/replay", json={}).json() == {"queued": [failed["job_id"]]}
+
+
+def test_the_log_marks_backfilled_entries_and_live_ones_went_first(
+    client: httpx.Client, connected: Credentials, host: ReferenceHost, snov_emulator: SnovEmulator
+) -> None:
+    save_settings_with_a_list(host, connected, snov_emulator)
+    host.enqueue_backfill([booking_event(1, "jane@example.com")])
+    host.enqueue(booking_event(2, "kim@example.com"))
+    host.work(until_empty=True)
+    entries = client.get(f"{API}/log").json()["entries"]
+    # Newest first: the live event, queued last, was synced first.
+    assert [(entry["email"], entry["origin"]) for entry in entries] == [
+        ("jane@example.com", "backfill"),
+        ("kim@example.com", "live"),
+    ]
 
 
 def test_disconnect_forgets_the_connection(

@@ -490,6 +490,25 @@ def test_a_booking_sent_through_the_cli_shows_in_the_log_with_its_outcome(
     expect(entries.first).to_contain_text("dana@example")
 
 
+def test_a_backfilled_booking_is_marked_in_the_log(
+    page: Page, connected: Site, snov_emulator: SnovEmulator, keys: Credentials
+) -> None:
+    connected.host.save_settings({"target_list_id": list_id(snov_emulator, keys, PLAIN_LIST)})
+    earlier = booking_event(1, "jane@example.com", event_id="evt-web-1", uid="bk-web-1")
+    run_cli(connected, snov_emulator, "backfill", "-", stdin=jsonl(earlier))
+    run_cli(connected, snov_emulator, "send", "-", stdin=jsonl(booking_event(2, "kim@example.com")))
+    run_cli(connected, snov_emulator, "work", "--until-empty")
+
+    connected.sign_in(page, next_path="/integrations/snov/log")
+    entries = page.locator("tbody tr")
+    expect(entries).to_have_count(2)
+    live, backfilled = entries.nth(0), entries.nth(1)
+    expect(backfilled).to_contain_text("jane@example.com")
+    expect(backfilled.locator(".backfill-mark")).to_have_text("backfill")
+    expect(live).to_contain_text("kim@example.com")
+    expect(live.locator(".backfill-mark")).to_have_count(0)
+
+
 def test_replay_runs_a_failed_sync_again(
     page: Page,
     start_site: Callable[..., Site],

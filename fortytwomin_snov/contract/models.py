@@ -238,6 +238,11 @@ class Manifest(ContractModel):
     docs_url: Omittable[Annotated[str, StringConstraints(pattern=HTTPS_URL_PATTERN)]] = Field(
         default=None, description="The help page of the integration."
     )
+    rate_limit: Omittable[Annotated[int, Field(ge=1, le=1_000_000)]] = Field(
+        default=None,
+        description="Requests per minute one connection may make to the service, for hosts"
+        " to estimate how long a backlog takes.",
+    )
 
 
 # ---- events ------------------------------------------------------------------------

@@ -125,7 +125,7 @@ class SnovClient:
         self._limiter = RateLimiter(
             store,
             api_user_id,
-            limit=_rate_limit_from_environment() if rate_limit is None else rate_limit,
+            limit=rate_limit_from_environment() if rate_limit is None else rate_limit,
             window=rate_window,
             max_wait=max_wait,
             clock=clock,
@@ -384,7 +384,7 @@ class SnovClient:
         self._call("POST", CHANGE_RECIPIENT_STATUS, body, form=True)
 
 
-def _rate_limit_from_environment() -> int:
+def rate_limit_from_environment() -> int:
     raw = os.environ.get(RATE_LIMIT_ENV, "").strip()
     if not raw:
         return DEFAULT_RATE_LIMIT

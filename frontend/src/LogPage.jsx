@@ -26,7 +26,14 @@ function Entry({ entry, onReplay, busy, mayChange }) {
         </time>
       </td>
       <td>
-        <div className="event-type">{entry.event_type}</div>
+        <div className="event-type">
+          {entry.event_type}
+          {entry.origin === 'backfill' ? (
+            <span className="pill pill-off backfill-mark" title="Synced by a backfill, behind live events">
+              backfill
+            </span>
+          ) : null}
+        </div>
         <div className="fine-print mono">
           {entry.event_id} · job {entry.job_id}
           {entry.attempt > 1 ? `, attempt ${entry.attempt}` : ''}
