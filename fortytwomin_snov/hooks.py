@@ -27,6 +27,7 @@ from fortytwomin_snov.schemas import describe_field_errors
 from fortytwomin_snov.settings.actions import run_action
 from fortytwomin_snov.settings.form import offered_fields, render_form
 from fortytwomin_snov.settings.review import validate_document
+from fortytwomin_snov.snov.limiter import backfilling
 from fortytwomin_snov.sync import sync_event
 
 JSON = dict[str, Any]
@@ -146,7 +147,8 @@ def on_booking_event(
 ) -> JSON | None:
     if integration != SLUG:
         return None
-    outcome = sync_event(connection, settings, event, store_of(host))
+    with backfilling(_backfilled([event])):
+        outcome = sync_event(connection, settings, event, store_of(host))
     _log_outcome(outcome)
     return outcome
 
@@ -157,10 +159,21 @@ def on_booking_events(
 ) -> list[JSON] | None:
     if integration != SLUG:
         return None
-    outcomes = sync_events(connection, settings, events, store_of(host))
+    with backfilling(_backfilled(events)):
+        outcomes = sync_events(connection, settings, events, store_of(host))
     for outcome in outcomes:
         _log_outcome(outcome)
     return outcomes
+
+
+def _backfilled(events: Any) -> bool:
+    """Whether the host marked every event as backfilled: then its requests leave a share of
+    the rate limit to live events (see :mod:`fortytwomin_snov.snov.limiter`)."""
+    return (
+        isinstance(events, list)
+        and bool(events)
+        and all(isinstance(event, dict) and event.get("origin") == "backfill" for event in events)
+    )
 
 
 def _log_outcome(outcome: JSON) -> None:

@@ -227,6 +227,8 @@ def test_ctrl_c_during_a_sync_pauses_the_backfill_and_a_second_run_resumes_it(
     assert lines[-1] == "Backfill done: 3 events synced or skipped."
     synced = [entry.event_id for entry in host.sync_log(status="synced")]
     assert sorted(synced) == ["evt-1", "evt-2", "evt-3"]
+    # The plugin is told, so that it may leave live events their share of the rate limit.
+    assert {call["event"]["origin"] for call in plugin.calls} == {"backfill"}
 
 
 def test_a_first_ctrl_c_finishes_the_sync_under_way_then_pauses(

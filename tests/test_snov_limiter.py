@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from fortytwomin_snov.contract.store import MemoryStore
 from fortytwomin_snov.snov.errors import RateLimited
-from fortytwomin_snov.snov.limiter import FIRST_PAUSE, Permit, RateLimiter
+from fortytwomin_snov.snov.limiter import FIRST_PAUSE, Permit, RateLimiter, backfilling
 from fortytwomin_snov.stores import SqliteStore
 from fortytwomin_snov.testing.clock import ManualClock
 
@@ -143,6 +143,46 @@ def test_the_request_after_a_full_window_is_refused_until_the_oldest_leaves_it(
     assert clock.slept == []  # the refused request did not wait
     clock.now += caught.value.retry_after
     assert limiter.acquire().waited == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_backfill_leaves_a_fifth_of_each_window_to_live_requests(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    limiter = limiter_for(store, clock, limit=10, window=60.0, max_wait=2.0)
+    assert limiter.reserve == 2
+    first = clock.now
+    with backfilling():
+        for _ in range(8):
+            limiter.acquire()
+            clock.now += 1.0
+        with pytest.raises(RateLimited) as caught:
+            limiter.acquire()  # 8 sends in the window: the last 2 are live requests'
+    assert caught.value.retry_after == pytest.approx(first + limiter.hold - clock.now)
+    assert clock.slept == []
+    live = [limiter.acquire(), limiter.acquire()]  # the ticket given back: no permit skipped
+    assert all(permit.waited == 0.0 for permit in live)
+    with pytest.raises(RateLimited):
+        limiter.acquire()  # the window is full for everyone
+    # Ten sends in the window: a backfill request waits for three to leave, the third
+    # (sent at first + 2) a second after this one arrives.
+    clock.now = first + 2.0 + limiter.hold - 1.0
+    with backfilling():
+        permit = limiter.acquire()
+    assert permit.waited == pytest.approx(1.0)
+
+
+def test_a_backfill_request_costs_one_more_read_and_none_on_a_tiny_limit(
+    clock: ManualClock,
+) -> None:
+    store = CountingStore(clock)
+    with backfilling():
+        limiter_for(store, clock, limit=10).acquire()
+        assert store.calls == ["incr", "get", "add"]
+        store.calls.clear()
+        tiny = RateLimiter(store, "other", limit=4, clock=clock, sleep=clock.sleep)
+        assert tiny.reserve == 0
+        tiny.acquire()
+        assert store.calls == ["incr", "add"]
 
 
 def test_a_permit_is_held_a_window_with_the_margin_and_skew(

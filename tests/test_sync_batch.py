@@ -14,8 +14,10 @@ import pytest
 from pytest_httpx import HTTPXMock
 
 from fortytwomin_snov import account as account_module
+from fortytwomin_snov import hooks as hooks_module
 from fortytwomin_snov.contract import hookspecs
 from fortytwomin_snov.contract.hookspecs import hookimpl
+from fortytwomin_snov.snov import limiter
 from tests.test_sync import (
     ADD,
     API,
@@ -276,3 +278,36 @@ def test_a_plugin_without_the_batch_hook_answers_none_there() -> None:
 def _fresh_clients() -> None:
     """Each test starts with no kept-alive client, so request counts are its own."""
     account_module.CLIENTS.close_all()
+
+
+@pytest.mark.parametrize(
+    ("origins", "backfilled"),
+    [(["backfill", "backfill"], True), (["backfill", None], False), ([None], False)],
+    ids=["all-backfill", "mixed", "live"],
+)
+def test_a_call_of_backfilled_events_only_leaves_the_live_share_of_the_rate_limit(
+    hook: pluggy.HookRelay,
+    monkeypatch: pytest.MonkeyPatch,
+    origins: list[str | None],
+    backfilled: bool,
+) -> None:
+    seen: list[bool] = []
+
+    def recording(*_: Any) -> list[dict[str, Any]]:
+        seen.append(limiter.backfilling_now())
+        return [
+            {"event_id": event["id"], "integration": "snov", "status": "synced", "reason": "x"}
+            for event in events
+        ]
+
+    monkeypatch.setattr(hooks_module, "sync_events", recording)
+    monkeypatch.setattr(hooks_module, "sync_event", lambda *_: recording()[0])
+    events = [
+        {**booking_event(event_id=f"evt-{n}"), **({"origin": origin} if origin else {})}
+        for n, origin in enumerate(origins)
+    ]
+    call: dict[str, Any] = {"integration": "snov", "connection": {}, "settings": {}, "host": None}
+    hook.on_booking_events(events=events, **call)
+    hook.on_booking_event(event=events[0], **call)
+    assert seen == [backfilled, origins[0] == "backfill"]
+    assert limiter.backfilling_now() is False

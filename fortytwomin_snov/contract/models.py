@@ -321,6 +321,13 @@ class RoutingFormSubmission(ContractModel):
     respondent: Respondent = Field(description="The person who submitted the form.")
 
 
+EventOrigin = Literal["live", "backfill"]
+ORIGIN_DESCRIPTION = (
+    "Set by the host: backfill for an event from before the integration was connected,"
+    " live (or absent) for an event as it happens."
+)
+
+
 class BookingEvent(ContractModel):
     """A booking was created, canceled, rescheduled or marked no-show."""
 
@@ -328,6 +335,7 @@ class BookingEvent(ContractModel):
     type: BookingEventType = Field(description="What happened.")
     occurred_at: DateTime = Field(description="When it happened (RFC 3339).")
     booking: Booking = Field(description="The booking, as it is after the event.")
+    origin: Omittable[EventOrigin] = Field(default=None, description=ORIGIN_DESCRIPTION)
 
 
 class RoutingFormEvent(ContractModel):
@@ -337,6 +345,7 @@ class RoutingFormEvent(ContractModel):
     type: RoutingFormEventType = Field(description="What happened.")
     occurred_at: DateTime = Field(description="When it happened (RFC 3339).")
     routing_form: RoutingFormSubmission = Field(description="The submission.")
+    origin: Omittable[EventOrigin] = Field(default=None, description=ORIGIN_DESCRIPTION)
 
 
 Event = Annotated[BookingEvent | RoutingFormEvent, Field(discriminator="type")]

@@ -262,6 +262,14 @@ class Worker:
         return [call.one(job) for job in claimed]
 
 
+def _envelope(job: Job) -> dict[str, Any]:
+    """The event as the plugin gets it: a backfilled one says so (its ``origin``), so that
+    the plugin may leave a share of the service's rate limit to live events."""
+    if job.origin == "backfill":
+        return {**job.event, "origin": "backfill"}
+    return job.event
+
+
 def _takes_batches(host: ReferenceHost) -> bool:
     """Whether any installed plugin implements ``on_booking_events``."""
     caller = getattr(host.plugin_manager.hook, "on_booking_events", None)
@@ -299,7 +307,7 @@ class _PluginCall:
                 integration=claimed[0].integration,
                 connection=self._connection,
                 settings=self._settings,
-                events=[job.event for job in claimed],
+                events=[_envelope(job) for job in claimed],
                 host=self._host,
             )
         except Exception as error:  # noqa: BLE001 - a plugin bug must not stop the worker
@@ -335,7 +343,7 @@ class _PluginCall:
                 integration=job.integration,
                 connection=self._connection,
                 settings=self._settings,
-                event=job.event,
+                event=_envelope(job),
                 host=self._host,
             )
         except Exception as error:  # noqa: BLE001 - a plugin bug must not stop the worker

@@ -33,6 +33,14 @@ sets. A request thus learns the mode from the ``incr`` it does anyway, not from 
 trip, and window mode comes back by itself when that second has passed; the counter never
 restarts, so the ring keeps its order across the change.
 
+Backfill share: while :func:`backfilling` is on (the host marked every event of the call as
+backfilled), a request also waits while the window already holds ``limit - reserve`` sends,
+so that the last :data:`LIVE_RESERVE` of each window is left to live events. It looks at the
+permit ``reserve`` tickets ahead of its own: with tickets in order, that permit is held exactly
+when the window holds that many sends. One more store read for a backfill request only; it
+is a priority, not a guarantee (a live request and a backfill one may pass the gate at once),
+while the limit itself stays the ring's.
+
 After a 429 every worker also honours a pause recorded in the store. Snov.io sends no
 ``Retry-After``, so the pause starts at half a second (short enough that one in-place retry
 fits within ``max_wait``) and doubles with each further 429 within one window, up to one
@@ -41,10 +49,12 @@ window. Only paced requests read it, and every 429 turns pacing on.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from fortytwomin_snov.contract.store import Store
@@ -63,6 +73,25 @@ count that overflows adds a second to a pacing end that is normally long past.""
 _COUNT_MASK = (1 << COUNT_BITS) - 1
 _SAME_HOLDER_TICK = 0.001
 """Seconds to wait again when a permit outlives its announced end by a rounding error."""
+LIVE_RESERVE = 0.2
+"""The share of each window a backfill leaves to live events."""
+
+_backfilling: contextvars.ContextVar[bool] = contextvars.ContextVar("backfilling", default=False)
+
+
+def backfilling_now() -> bool:
+    """Whether requests made here are a backfill's."""
+    return _backfilling.get()
+
+
+@contextmanager
+def backfilling(on: bool = True) -> Iterator[None]:
+    """Requests made inside (in this thread or task) are a backfill's: see the module notes."""
+    token = _backfilling.set(on)
+    try:
+        yield
+    finally:
+        _backfilling.reset(token)
 
 
 @dataclass(frozen=True)
@@ -113,6 +142,8 @@ class RateLimiter:
         """Seconds a permit stays taken after its request left."""
         self.slot_length = window / max(1, limit - 1) * (1 + margin)
         self._sends_mid_slot = limit > 1
+        self.reserve = math.floor(limit * LIVE_RESERVE)
+        """Permits of a window a backfill request leaves to live ones (0 for tiny limits)."""
 
     def __repr__(self) -> str:
         return f"RateLimiter({self._api_user_id!r}, limit={self._limit}, window={self._window:g})"
@@ -215,6 +246,8 @@ class RateLimiter:
         try:
             if counter >> COUNT_BITS > arrived:
                 return self._acquire_paced(ticket, arrived)
+            if self.reserve and backfilling_now():
+                self._leave_the_reserve(ticket, arrived)
             index, at = self._take_permit(ticket, arrived, arrived)
         except RateLimited:
             # Give the ticket back: the next request aims at the same, oldest permit again
@@ -225,6 +258,19 @@ class RateLimiter:
         if at > now:
             self._sleep(at - now)
         return Permit(index=index, at=at, waited=at - arrived)
+
+    def _leave_the_reserve(self, ticket: int, arrived: float) -> None:
+        """Wait (at most until ``arrived + max_wait``) until the window holds fewer than
+        ``limit - reserve`` sends; raise RateLimited if that is further away."""
+        sent_at = self._sent_at(self._permit_key(ticket + self.reserve))
+        if sent_at is None:
+            return
+        now = self._clock()
+        frees_at = sent_at + self.hold
+        if frees_at - arrived > self._max_wait:
+            raise self._spent(max(0.0, frees_at - now))
+        if frees_at > now:
+            self._sleep(frees_at - now)
 
     # ---- pacing, after an unforeseen 429 ---------------------------------------------------
 
