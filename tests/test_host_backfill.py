@@ -18,6 +18,7 @@ from fortytwomin_snov.host import jobs
 from fortytwomin_snov.host.backfill import Pace, time_words
 from fortytwomin_snov.host.cli.backfill import Reader, backfill_events, progress_text
 from fortytwomin_snov.host.cli.options import CommandFailed
+from fortytwomin_snov.host.cli.queue import after_work
 from fortytwomin_snov.host.errors import InvalidEvent
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.testing.clock import ManualClock
@@ -216,8 +217,11 @@ def test_ctrl_c_during_a_sync_pauses_the_backfill_and_a_second_run_resumes_it(
     out = capsys.readouterr().out
     assert out.splitlines()[-1] == f"Backfill paused with 2 events left: {PAUSED_LINE}"
     assert [job.paused for job in host.jobs()] == [False, True, True]
-    # `work` leaves a paused backfill alone.
-    assert host.work(until_empty=True).attempts == 0
+    # `work` leaves a paused backfill alone, and says so.
+    after_work(host, host.work(until_empty=True))
+    assert capsys.readouterr().out == (
+        "Jobs left: 2 of a paused backfill (`fortytwomin-snov backfill FILE` resumes it).\n"
+    )
 
     plugin.answers += [SYNCED, SYNCED]
     assert run_backfill(host, text) is True

@@ -189,6 +189,11 @@ def after_work(host: ReferenceHost, summary: WorkSummary) -> None:
     for blocker, number in parked.items():
         if number:
             left.append(f"{number} waiting for {blocker} (they run again once that is fixed)")
+    paused = sum(
+        host.for_integration(slug).backfill_progress().paused for slug in host.worked_integrations()
+    )
+    if paused:
+        left.append(f"{paused} of a paused backfill (`{PROG} backfill FILE` resumes it)")
     if counts["failed"]:
         left.append(
             f"{counts['failed']} failed (`{PROG} log --status failed` says why;"
