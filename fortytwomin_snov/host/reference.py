@@ -61,7 +61,7 @@ again: at most the one call to the service in flight is repeated, and the plugin
 mark turns a repeat of a finished sync into a ``skipped`` outcome. ``KeyboardInterrupt``
 (or any exception) during an attempt gives the job back at once, untried.
 
-This module stays whole (about 500 lines): it is one class, the facade every front end
+This module stays whole (about 700 lines): it is one class, the facade every front end
 (the CLI, the admin pages, the tests) calls, each method a short composition of
 :mod:`.records`, :mod:`.jobs`, :mod:`.secrets` and :mod:`.worker`.
 
