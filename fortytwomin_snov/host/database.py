@@ -140,9 +140,10 @@ MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
     ),
     # 4: backfill. A job's origin ('live' or 'backfill') is its claim priority and marks its
     # log entries; a paused backfill job (always queued) is claimed by no worker until
-    # resumed. Claims look up one origin at a time along jobs_claim; a backfill queues an
-    # event id at most once (jobs_backfill_event) and never one a live job already has
-    # (jobs_event).
+    # resumed. Claims look up one origin at a time along jobs_claim, which also serves
+    # every lookup jobs_due served (same leading columns), so jobs_due goes; a backfill
+    # queues an event id at most once (jobs_backfill_event) and never one a live job already
+    # has (jobs_event).
     (
         "ALTER TABLE jobs ADD COLUMN origin TEXT NOT NULL DEFAULT 'live'"
         " CHECK (origin IN ('live', 'backfill'))",
@@ -151,6 +152,7 @@ MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
         "ALTER TABLE sync_log ADD COLUMN origin TEXT NOT NULL DEFAULT 'live'"
         " CHECK (origin IN ('live', 'backfill'))",
         "CREATE INDEX jobs_claim ON jobs (integration, state, paused, origin, run_after)",
+        "DROP INDEX jobs_due",
         "CREATE INDEX jobs_event ON jobs (integration, event_id)",
         "CREATE UNIQUE INDEX jobs_backfill_event ON jobs (integration, event_id)"
         " WHERE origin = 'backfill'",
