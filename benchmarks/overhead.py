@@ -55,13 +55,6 @@ ADD_PROSPECT = "/v1/add-prospect-to-list"
 UNLIMITED = 1_000_000_000
 """Requests per minute for the limiter: its slots are nanoseconds long, so it never waits."""
 LIST_ID = 1_000_001
-CLAIM_QUERIES = {
-    "lease_run_out": "SELECT id FROM jobs WHERE integration = ? AND state = 'running'"
-    " AND lease_until <= ? LIMIT 1",
-    "queued_and_due": "SELECT id FROM jobs WHERE integration = ? AND state = 'queued'"
-    " AND run_after <= ? ORDER BY run_after, id LIMIT 1",
-}
-"""The two lookups of fortytwomin_snov.host.jobs.claim_job, for their query plans."""
 CONNECTION: dict[str, str] = {
     "integration": "snov",
     "api_user_id": "0123456789abcdef0123456789abcdef",
@@ -346,9 +339,11 @@ def measure_queue(count: int, batch: int, scratch: Path) -> dict[str, Any]:
             plan = {
                 name: [
                     str(row[3])
-                    for row in db.execute(f"EXPLAIN QUERY PLAN {query}", ("snov", time.time()))
+                    for row in db.execute(
+                        f"EXPLAIN QUERY PLAN {query}", ("snov",) + (time.time(),) * (count - 1)
+                    )
                 ]
-                for name, query in CLAIM_QUERIES.items()
+                for name, (query, count) in jobs.CLAIM_QUERIES.items()
             }
     checkpoint = sqlite3.connect(database)
     try:

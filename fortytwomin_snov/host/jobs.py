@@ -36,13 +36,14 @@ reasons (the plugin's own reasons are its business and pass through unread):
                             row); it is set aside so that the other jobs are worked.
 ==========================  =================================================================
 
-This module stays whole (about 700 lines): the job's states, its rows and every query that
+This module stays whole (about 870 lines): the job's states, its rows and every query that
 moves it between them are one state machine, read and changed together.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -434,13 +435,15 @@ def insert_jobs(
     ids: list[int] = []
     for event in events:
         row = tx.execute(
-            "INSERT INTO jobs (integration, event_id, event_type, event, state, run_after,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?) RETURNING id",
+            "INSERT INTO jobs (integration, event_id, event_type, event, person, state,"
+            " run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)"
+            " RETURNING id",
             (
                 integration,
                 storable(str(event["id"])),
                 storable(str(event["type"])),
                 to_json_text(event),
+                person_key(event),
                 now,
                 now,
                 now,
@@ -461,6 +464,52 @@ def stored_event(text: object) -> dict[str, Any] | None:
     return event if isinstance(event, dict) else None
 
 
+MAX_JOBS_PER_PERSON = 5
+"""With a batch of N people, a claim takes at most this many times N jobs: a person with a
+long backlog waits for the next batch rather than growing this one without bound."""
+
+_LEASE_RUN_OUT = (
+    "SELECT id, person FROM jobs WHERE integration = ? AND state = 'running'"
+    " AND lease_until <= ?"
+    " AND NOT EXISTS (SELECT 1 FROM jobs AS held WHERE held.integration = jobs.integration"
+    " AND held.person = jobs.person AND held.state = 'running' AND held.lease_until > ?)"
+    " LIMIT ?"
+)
+_QUEUED_AND_DUE = (
+    "SELECT id, person FROM jobs WHERE integration = ? AND state = 'queued' AND run_after <= ?"
+    " AND NOT EXISTS (SELECT 1 FROM jobs AS held WHERE held.integration = jobs.integration"
+    " AND held.person = jobs.person AND held.state = 'running' AND held.lease_until > ?)"
+    " ORDER BY run_after, id LIMIT ?"
+)
+_PERSON_DUE = (
+    "SELECT id FROM jobs WHERE integration = ? AND person = ? AND state IN ('queued', 'running')"
+    " AND CASE state WHEN 'queued' THEN run_after ELSE lease_until END <= ?"
+    " ORDER BY run_after, id LIMIT ?"
+)
+_PERSON_HELD = (
+    "SELECT 1 FROM jobs WHERE integration = ? AND person = ? AND state = 'running'"
+    " AND lease_until > ? LIMIT 1"
+)
+CLAIM_QUERIES: dict[str, tuple[str, int]] = {
+    "lease_run_out": (_LEASE_RUN_OUT, 4),
+    "queued_and_due": (_QUEUED_AND_DUE, 4),
+    "person_due": (_PERSON_DUE, 4),
+    "person_held": (_PERSON_HELD, 3),
+}
+"""The lookups of :func:`claim_jobs` and how many parameters each takes, for checking
+their query plans."""
+
+
+def person_key(event: Mapping[str, Any]) -> str | None:
+    """Whom an event is about, as the queue groups jobs: a hash of the casefolded email
+    (the email itself stays in the event only), None without one."""
+    email = event_email(event)
+    if email is None or not email.strip():
+        return None
+    folded = email.strip().casefold().encode("utf-8", "surrogatepass")
+    return hashlib.sha256(folded).hexdigest()[:32]
+
+
 def claim_jobs(
     tx: Connection,
     integration: str,
@@ -468,61 +517,116 @@ def claim_jobs(
     worker: str,
     now: float,
     lease: float,
-    limit: int,
+    people: int,
+    max_jobs: int | None = None,
 ) -> list[Job]:
-    """Take up to ``limit`` due jobs of one integration for ``worker`` (jobs whose lease ran
-    out first, then queued ones by ``run_after``), in the caller's transaction.
+    """Take the due jobs of up to ``people`` people of one integration for ``worker``, at
+    most ``max_jobs`` jobs (default ``people``), in the caller's transaction.
+
+    Jobs whose lease ran out come first, then queued ones by ``run_after``. With each job
+    come the other due jobs of its person (same integration, same :func:`person_key`), so
+    that the plugin can write that person once. A person another worker holds a job of is
+    passed over until that worker is done: one person's jobs are never in two batches at
+    once. A job without a person counts as a person of its own.
 
     A job whose stored event cannot be read is set aside instead (state ``failed``, with an
     ``unreadable_job`` log entry), so that one damaged row never stops the queue.
     """
+    cap = people if max_jobs is None else max_jobs
     claimed: list[Job] = []
-    while len(claimed) < limit:
-        rows = _due_rows(tx, integration, now=now, limit=limit - len(claimed))
-        if not rows:
+    taken: set[str] = set()
+    groups = 0
+    while groups < people and len(claimed) < cap:
+        progressed = False
+        for seed in _due_rows(tx, integration, now=now, limit=people - groups):
+            if groups >= people or len(claimed) >= cap:
+                break
+            person: str | None = seed["person"]
+            ids = [int(seed["id"])]
+            if person is not None:
+                if person in taken or not _hold_person(tx, integration, person, now=now):
+                    continue  # claimed with an earlier job, or being claimed elsewhere
+                taken.add(person)
+                if cap - len(claimed) > 1:
+                    rows = tx.execute(
+                        _PERSON_DUE + tx.dialect.skip_locked,
+                        (integration, person, now, cap - len(claimed)),
+                    ).fetchall()
+                    ids = [int(row["id"]) for row in rows] or ids
+            progressed = True
+            taken_jobs = _claim_rows(tx, ids, worker=worker, now=now, lease=lease)
+            if taken_jobs:
+                groups += 1
+                claimed += taken_jobs
+            elif person is not None:
+                taken.discard(person)  # every row taken was damaged: the next ones may go
+        if not progressed:
             break
-        for row in rows:
-            tx.execute(
-                "UPDATE jobs SET state = 'running', worker = ?, lease_until = ?,"
-                " attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                (worker, now + lease, now, row["id"]),
-            )
-            stored = tx.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
-            job = Job.from_row(stored)
-            if stored_event(stored["event"]) is not None:
-                claimed.append(job)
-                continue
-            record_attempt(
-                tx,
-                job,
-                Outcome.of_host(
-                    "failed",
-                    UNREADABLE_JOB,
-                    "The queued event of this job cannot be read (its stored JSON is damaged),"
-                    " so it was set aside: queue the event again.",
-                ),
-                now=now,
-            )
+    return claimed
+
+
+def _hold_person(tx: Connection, integration: str, person: str, *, now: float) -> bool:
+    """Whether this claim may take the person's jobs. SQLite runs one claim at a time, so
+    the due lookup's check suffices; on PostgreSQL another claim may be taking the person
+    at the same moment: a transaction lock on the person settles which one does, and a new
+    look (after any claim that held it committed) that no worker holds them."""
+    if not tx.dialect.claim_lock:
+        return True
+    digest = hashlib.sha256(f"{integration}\n{person}".encode()).digest()
+    key = int.from_bytes(digest[:4], "big", signed=True)
+    locked = tx.execute(tx.dialect.claim_lock, (key,)).fetchone()
+    if not locked[0]:
+        return False
+    return tx.execute(_PERSON_HELD, (integration, person, now)).fetchone() is None
+
+
+def _claim_rows(
+    tx: Connection, ids: Sequence[int], *, worker: str, now: float, lease: float
+) -> list[Job]:
+    """Mark the rows ``ids`` running for ``worker``; their jobs in that order, but for the
+    ones whose event cannot be read, which are set aside."""
+    marks = ", ".join("?" for _ in ids)
+    rows = tx.execute(
+        "UPDATE jobs SET state = 'running', worker = ?, lease_until = ?,"  # noqa: S608 - placeholders
+        f" attempts = attempts + 1, updated_at = ? WHERE id IN ({marks}) RETURNING *",
+        (worker, now + lease, now, *ids),
+    ).fetchall()
+    by_id = {int(row["id"]): row for row in rows}
+    claimed: list[Job] = []
+    for job_id in ids:
+        row = by_id[job_id]
+        job = Job.from_row(row)
+        if stored_event(row["event"]) is not None:
+            claimed.append(job)
+            continue
+        record_attempt(
+            tx,
+            job,
+            Outcome.of_host(
+                "failed",
+                UNREADABLE_JOB,
+                "The queued event of this job cannot be read (its stored JSON is damaged),"
+                " so it was set aside: queue the event again.",
+            ),
+            now=now,
+        )
     return claimed
 
 
 def _due_rows(tx: Connection, integration: str, *, now: float, limit: int) -> list[Any]:
     # Two lookups, each along the jobs_due index: one query with OR made SQLite sort every
     # due job on each claim (about 10 ms a claim with 100,000 queued). A job whose worker
-    # died (its lease ran out) goes first: it is the oldest work.
+    # died (its lease ran out) goes first: it is the oldest work. A queued job of a person
+    # whose other job a live worker holds waits (jobs_person answers that per row).
     # On PostgreSQL the rows are locked as they are picked, and rows another worker is
     # claiming are passed over (SKIP LOCKED): two workers never take one job.
     skip_locked = tx.dialect.skip_locked
     rows: list[Any] = tx.execute(
-        "SELECT id FROM jobs WHERE integration = ? AND state = 'running' AND lease_until <= ?"  # noqa: S608 - fixed text
-        " LIMIT ?" + skip_locked,
-        (integration, now, limit),
+        _LEASE_RUN_OUT + skip_locked, (integration, now, now, limit)
     ).fetchall()
     if len(rows) < limit:
         rows += tx.execute(
-            "SELECT id FROM jobs WHERE integration = ? AND state = 'queued' AND run_after <= ?"  # noqa: S608 - fixed text
-            " ORDER BY run_after, id LIMIT ?" + skip_locked,
-            (integration, now, limit - len(rows)),
+            _QUEUED_AND_DUE + skip_locked, (integration, now, now, limit - len(rows))
         ).fetchall()
     return rows
 
@@ -532,7 +636,7 @@ def claim_job(
 ) -> Job | None:
     """Take the next due job (queued and due, or running with a lease run out) for ``worker``;
     damaged rows met on the way are set aside as :func:`claim_jobs` does."""
-    claimed = claim_jobs(tx, integration, worker=worker, now=now, lease=lease, limit=1)
+    claimed = claim_jobs(tx, integration, worker=worker, now=now, lease=lease, people=1)
     return claimed[0] if claimed else None
 
 

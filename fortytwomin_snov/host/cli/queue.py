@@ -79,7 +79,8 @@ def send(database: Path | None, integration: str | None, source: str) -> None:
     type=click.IntRange(min=1),
     default=DEFAULT_BATCH_SIZE,
     show_default=True,
-    help="Due jobs of one integration handed to its plugin at once.",
+    help="People of one integration whose due jobs are handed to its plugin at once"
+    " (at most 5 jobs a person on average).",
 )
 def work(
     database: Path | None, integration: str | None, until_empty: bool, batch_size: int
