@@ -826,6 +826,35 @@ def test_work_while_not_connected_parks_the_jobs_in_one_line(run: Run) -> None:
     assert status_of(run)["parked"]["credentials"] == 3
 
 
+@pytest.mark.parametrize("seconds", ["0", "-5", "4.9", "86401", "nan", "inf", "soon"])
+def test_work_refuses_a_lease_out_of_bounds_in_one_line(run: Run, seconds: str) -> None:
+    assert_one_error_line(run("work", "--until-empty", "--lease", seconds), "'--lease'")
+
+
+def test_work_holds_its_jobs_for_the_lease_given(
+    db: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from fortytwomin_snov.host.cli import cli, queue
+    from fortytwomin_snov.host.records import WorkSummary
+
+    leases: list[float] = []
+
+    def working(host: ReferenceHost, *, until_empty: bool) -> WorkSummary:
+        leases.append(host.lease)
+        return WorkSummary()
+
+    monkeypatch.setattr(queue, "work_with_progress", working)
+    for seconds in ("7.5", None):
+        flags = ["--lease", seconds] if seconds else []
+        result = CliRunner().invoke(
+            cli, ["work", "--db", str(db), "--until-empty", *flags], env=env
+        )
+        assert result.exit_code == 0, result.output
+    assert leases == [7.5, 120.0]
+
+
 def _flat(text: str) -> str:
     return " ".join(text.split())
 

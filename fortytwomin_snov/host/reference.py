@@ -73,6 +73,7 @@ and idle waits go through ``sleep``, so tests drive a worker with a manual clock
 from __future__ import annotations
 
 import copy
+import math
 import os
 import socket
 import threading
@@ -117,6 +118,12 @@ Sleep = Callable[[float], None]
 
 DEFAULT_LEASE = 120.0
 """Seconds a worker holds a job before another may take it (renewed while it works)."""
+MIN_LEASE = 5.0
+"""The shortest lease ``work --lease`` takes: it is renewed every quarter of it, and a
+renewal that waits on a busy database longer than the lease lets another worker take the
+job while this one still works on it."""
+MAX_LEASE = 86_400.0
+"""The longest lease ``work --lease`` takes (a day): a killed worker's jobs wait that long."""
 DEFAULT_BATCH_SIZE = 20
 """People of one integration whose due jobs a worker claims and hands the plugin at once."""
 
@@ -170,8 +177,8 @@ class ReferenceHost:
         store: str | None = None,
         batch_jobs: int | None = None,
     ) -> None:
-        if lease <= 0:
-            raise ValueError("a lease lasts a positive number of seconds")
+        if not (lease > 0 and math.isfinite(lease)):
+            raise ValueError("a lease lasts a positive, finite number of seconds")
         if batch_size < 1 or (batch_jobs is not None and batch_jobs < 1):
             raise ValueError("a batch holds at least one job")
         self.batch_size = batch_size
