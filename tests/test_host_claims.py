@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from fortytwomin_snov.host import jobs
 from fortytwomin_snov.host.database import MIGRATIONS, Database
@@ -17,7 +19,7 @@ from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.testing.clock import ManualClock
 from tests.factories import booking_event, routing_form_event
 from tests.test_host_batch import BatchPlugin, batching, clock, ready_host, someone
-from tests.test_host_queue import SLUG, SYNCED
+from tests.test_host_queue import SLUG, SYNCED, outcome
 
 if TYPE_CHECKING:  # imported by pytest as a plugin, so that its asserts are rewritten
     from tests.servers import HostDatabase
@@ -195,3 +197,31 @@ def test_a_host_can_still_hand_over_one_job_at_a_time(
         plugin.answers += [SYNCED] * 2
         assert host.work(until_empty=True).attempts == 2
     assert plugin.batches == [["evt-1"], ["evt-2"]]
+
+
+@pytest.mark.parametrize(
+    ("answer", "states"),
+    [
+        (SYNCED, ["done", "done", "done"]),  # a final outcome closes the job all the same
+        (outcome("deferred", "rate_limited", retry_after=30.0), ["queued", "running", "queued"]),
+    ],
+)
+def test_a_batch_records_alike_outcomes_together_and_a_job_lost_meanwhile_apart(
+    batching: tuple[ReferenceHost, BatchPlugin],
+    clock: ManualClock,
+    answer: dict[str, Any],
+    states: list[str],
+) -> None:
+    host, _ = batching
+    ids = host.enqueue_many([someone(number) for number in range(1, 4)])
+    with host.database.transaction() as tx:
+        claimed = jobs.claim_jobs(tx, SLUG, worker="a", now=clock(), lease=60.0, people=3)
+    with host.database.transaction() as tx:  # worker b took job 2 once a's lease ran out
+        tx.execute("UPDATE jobs SET worker = 'b', attempts = 2 WHERE id = ?", (ids[1],))
+    result = jobs.Outcome.from_plugin(answer, email=None)
+    with host.database.transaction() as tx:
+        recorded = jobs.record_attempts(tx, [(job, result, False) for job in claimed], now=clock())
+    assert [attempt.job_state for attempt in recorded] == states
+    assert [host.job(job_id).state for job_id in ids] == states  # type: ignore[union-attr]
+    assert [attempt.entry.job_id for attempt in recorded] == ids
+    assert len(host.sync_log()) == 3

@@ -319,14 +319,15 @@ class Job:
     updated_at: float
 
     @classmethod
-    def from_row(cls, row: Any) -> Job:
-        """The job of a row; a damaged event reads as ``{}`` (see :func:`stored_event`)."""
+    def from_row(cls, row: Any, *, event: dict[str, Any] | None = None) -> Job:
+        """The job of a row; a damaged event reads as ``{}`` (see :func:`stored_event`).
+        ``event``: the row's event, already read."""
         return cls(
             id=row["id"],
             integration=row["integration"],
             event_id=row["event_id"],
             event_type=row["event_type"],
-            event=stored_event(row["event"]) or {},
+            event=(stored_event(row["event"]) if event is None else event) or {},
             state=row["state"],
             blocked_on=row["blocked_on"],
             attempts=row["attempts"],
@@ -595,8 +596,9 @@ def _claim_rows(
     claimed: list[Job] = []
     for job_id in ids:
         row = by_id[job_id]
-        job = Job.from_row(row)
-        if stored_event(row["event"]) is not None:
+        event = stored_event(row["event"])
+        job = Job.from_row(row, event=event)
+        if event is not None:
             claimed.append(job)
             continue
         record_attempt(
@@ -660,6 +662,12 @@ def release_job(tx: Connection, job: Job, *, now: float) -> bool:
     return cursor.rowcount == 1
 
 
+_LOG_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_LOG_CHUNK = 500
+"""Rows one statement of :func:`record_attempts` writes at most: 13 values a log entry,
+within either engine's limit on the values of one statement (SQLite: 32,766)."""
+
+
 def record_attempt(
     tx: Connection,
     job: Job,
@@ -678,71 +686,111 @@ def record_attempt(
     A worker whose claim was lost (its lease ran out and another worker took the job)
     still logs what it did; its final outcome closes the job, any other leaves it alone.
     """
-    entry = tx.execute(
-        "INSERT INTO sync_log (at, job_id, attempt, integration, event_id, event_type, email,"
-        " status, reason, message, retry_after, blocked_on, outcome)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-        (
-            now,
-            job.id,
-            job.attempts,
-            job.integration,
-            job.event_id,
-            job.event_type,
-            None if outcome.email is None else storable(outcome.email),
-            outcome.status,
-            storable(outcome.reason),
-            storable(outcome.message),
-            outcome.retry_after,
-            outcome.blocked_on,
-            to_json_text(outcome.document),
-        ),
-    ).fetchone()
-    final = outcome.status in FINAL_STATUSES
-    state: JobState
-    run_after = now
-    blocked_on: BlockedOn | None = None
-    if final:
-        state = "done"
-    elif outcome.status == "deferred":
-        state = "queued"
-        run_after = now + (outcome.retry_after or 0.0)
-    elif outcome.blocked_on is not None and not cause_fixed:
-        state, blocked_on = "parked", outcome.blocked_on
-    elif outcome.blocked_on is not None:
-        state = "queued"
-    else:
-        state = "failed"
-    # The worker still holds the job only if no other worker took it since (the same
-    # attempt): checked by the UPDATE itself, so that the check and the change are one step
-    # on either engine.
-    held = tx.execute(
-        "UPDATE jobs SET state = ?, blocked_on = ?, run_after = ?, lease_until = NULL,"
-        " worker = NULL, last_status = ?, last_reason = ?, updated_at = ?"
-        " WHERE id = ? AND state = 'running' AND worker = ? AND attempts = ?",
-        (
-            state,
-            blocked_on,
-            run_after,
-            outcome.status,
-            outcome.reason,
-            now,
-            job.id,
-            job.worker,
-            job.attempts,
-        ),
-    ).rowcount
-    if not held and final:
-        tx.execute(
-            "UPDATE jobs SET state = 'done', blocked_on = NULL, lease_until = NULL,"
-            " worker = NULL, last_status = ?, last_reason = ?, updated_at = ? WHERE id = ?",
-            (outcome.status, outcome.reason, now, job.id),
-        )
-    current = get_job(tx, job.id)
-    assert current is not None
-    return Attempt(
-        entry=LogEntry.from_row(entry), job_state=current.state, run_after=current.run_after
+    return record_attempts(tx, [(job, outcome, cause_fixed)], now=now)[0]
+
+
+def record_attempts(
+    tx: Connection, attempts: Sequence[tuple[Job, Outcome, bool]], *, now: float
+) -> list[Attempt]:
+    """:func:`record_attempt` for each ``(job, outcome, cause_fixed)`` of a batch (distinct
+    jobs), in order: the log entries in one INSERT, the jobs that change alike in one
+    UPDATE (a statement or two per batch, where one a job took most of a burst's time)."""
+    entries: dict[int, LogEntry] = {}
+    for start in range(0, len(attempts), _LOG_CHUNK):
+        chunk = attempts[start : start + _LOG_CHUNK]
+        rows = tx.execute(
+            "INSERT INTO sync_log (at, job_id, attempt, integration, event_id, event_type,"  # noqa: S608 - placeholders
+            " email, status, reason, message, retry_after, blocked_on, outcome)"
+            f" VALUES {', '.join(_LOG_ROW for _ in chunk)} RETURNING *",
+            [value for job, outcome, _ in chunk for value in _log_values(job, outcome, now)],
+        ).fetchall()
+        entries.update((int(row["job_id"]), LogEntry.from_row(row)) for row in rows)
+    moved = _move_on(tx, attempts, now=now)
+    return [
+        Attempt(entry=entries[job.id], job_state=moved[job.id][0], run_after=moved[job.id][1])
+        for job, _, _ in attempts
+    ]
+
+
+def _log_values(job: Job, outcome: Outcome, now: float) -> tuple[Any, ...]:
+    return (
+        now,
+        job.id,
+        job.attempts,
+        job.integration,
+        job.event_id,
+        job.event_type,
+        None if outcome.email is None else storable(outcome.email),
+        outcome.status,
+        storable(outcome.reason),
+        storable(outcome.message),
+        outcome.retry_after,
+        outcome.blocked_on,
+        to_json_text(outcome.document),
     )
+
+
+_Change = tuple[JobState, BlockedOn | None, float, str, str]
+"""A job's new state, blocked_on and run_after, and its last status and reason."""
+
+
+def _change(outcome: Outcome, *, now: float, cause_fixed: bool) -> _Change:
+    if outcome.status in FINAL_STATUSES:
+        return "done", None, now, outcome.status, outcome.reason
+    if outcome.status == "deferred":
+        later = now + (outcome.retry_after or 0.0)
+        return "queued", None, later, outcome.status, outcome.reason
+    if outcome.blocked_on is not None and not cause_fixed:
+        return "parked", outcome.blocked_on, now, outcome.status, outcome.reason
+    state: JobState = "queued" if outcome.blocked_on is not None else "failed"
+    return state, None, now, outcome.status, outcome.reason
+
+
+def _move_on(
+    tx: Connection, attempts: Sequence[tuple[Job, Outcome, bool]], *, now: float
+) -> dict[int, tuple[JobState, float]]:
+    """Each job's state after its attempt, and when it may run again, by job id. Jobs that
+    change alike (a batch synced in full, say) are changed by one UPDATE."""
+    alike: dict[tuple[_Change, str | None, int], list[int]] = {}
+    changes: dict[int, _Change] = {}
+    for job, outcome, cause_fixed in attempts:
+        change = _change(outcome, now=now, cause_fixed=cause_fixed)
+        changes[job.id] = change
+        alike.setdefault((change, job.worker, job.attempts), []).append(job.id)
+    moved: dict[int, tuple[JobState, float]] = {}
+    for (change, worker, attempt), ids in alike.items():
+        for start in range(0, len(ids), _LOG_CHUNK):
+            chunk = ids[start : start + _LOG_CHUNK]
+            # The worker still holds a job only if no other worker took it since (the same
+            # attempt): checked by the UPDATE itself, so that the check and the change are
+            # one step on either engine.
+            rows = tx.execute(
+                "UPDATE jobs SET state = ?, blocked_on = ?, run_after = ?, lease_until = NULL,"  # noqa: S608 - placeholders
+                " worker = NULL, last_status = ?, last_reason = ?, updated_at = ?"
+                f" WHERE id IN ({', '.join('?' for _ in chunk)}) AND state = 'running'"
+                " AND worker = ? AND attempts = ? RETURNING id, state, run_after",
+                (*change, now, *chunk, worker, attempt),
+            ).fetchall()
+            moved.update((int(row["id"]), (row["state"], float(row["run_after"]))) for row in rows)
+    for job_id, change in changes.items():
+        if job_id in moved:
+            continue
+        # Lost to another worker: a final outcome still closes the job; any other leaves
+        # it as that worker has it.
+        if change[0] == "done":
+            rows = tx.execute(
+                "UPDATE jobs SET state = 'done', blocked_on = NULL, lease_until = NULL,"
+                " worker = NULL, last_status = ?, last_reason = ?, updated_at = ? WHERE id = ?"
+                " RETURNING state, run_after",
+                (change[3], change[4], now, job_id),
+            ).fetchall()
+        else:
+            rows = tx.execute(
+                "SELECT state, run_after FROM jobs WHERE id = ?", (job_id,)
+            ).fetchall()
+        (current,) = rows
+        moved[job_id] = (current["state"], float(current["run_after"]))
+    return moved
 
 
 def requeue_parked(tx: Connection, integration: str, blocked_on: BlockedOn, *, now: float) -> int:

@@ -84,6 +84,7 @@ class Worker:
             # One at a time: jobs claimed ahead would only wait under this worker's lease.
             people = cap = 1
         claimed: list[Job] = []
+        snapshot: Snapshot | None = None
         with host.database.transaction() as tx:
             for slug in self._claimable():
                 claimed = jobs.claim_jobs(
@@ -96,15 +97,16 @@ class Worker:
                     max_jobs=cap,
                 )
                 if claimed:
+                    # What the attempts run with, read in the same transaction: one commit
+                    # less a batch.
+                    snapshot = records.read_snapshot(tx, slug)
                     break
-        if not claimed:
+        if not claimed or snapshot is None:
             return []
         slug = claimed[0].integration
         self._turn = (self._integrations.index(slug) + 1) % len(self._integrations)
         try:
             with self._renewing_lease(claimed):
-                with host.database.read() as db:
-                    snapshot = records.read_snapshot(db, slug)
                 outcomes = self._run(claimed, snapshot)
             with host.database.transaction() as tx:
                 revisions = {
@@ -112,18 +114,18 @@ class Worker:
                     != snapshot.revision(blocker)
                     for blocker in jobs.BLOCKERS
                 }
-                now = self._now()
-                attempts = [
-                    jobs.record_attempt(
-                        tx,
-                        job,
-                        outcome,
-                        now=now,
-                        cause_fixed=outcome.blocked_on is not None
-                        and revisions[outcome.blocked_on],
-                    )
-                    for job, outcome in zip(claimed, outcomes, strict=True)
-                ]
+                attempts = jobs.record_attempts(
+                    tx,
+                    [
+                        (
+                            job,
+                            outcome,
+                            outcome.blocked_on is not None and revisions[outcome.blocked_on],
+                        )
+                        for job, outcome in zip(claimed, outcomes, strict=True)
+                    ],
+                    now=self._now(),
+                )
         except BaseException:
             self._give_back(claimed)
             raise
