@@ -792,7 +792,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--batch",
         type=int,
         default=DEFAULT_BATCH_SIZE,
-        help="jobs each worker claims and hands to on_booking_events at once (1: one at a time)",
+        help="people whose due jobs each worker claims and hands to on_booking_events at once"
+        " (1: one person; each job on its own with a plugin without that hook)",
     )
     parser.add_argument("--seed", type=int, default=42, help="the burst's random seed")
     parser.add_argument(

@@ -551,7 +551,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=2000, help="events in the burst")
     parser.add_argument("--rate", type=int, default=3000, help="requests per rolling minute")
     parser.add_argument("--workers", type=int, default=4, help="worker processes of the fleet")
-    parser.add_argument("--batch", type=int, default=20, help="jobs a worker claims at once")
+    parser.add_argument(
+        "--batch", type=int, default=20, help="people whose due jobs a worker claims at once"
+    )
     parser.add_argument("--kills", type=int, default=2, help="workers killed in the faults phase")
     parser.add_argument(
         "--lease", type=float, default=10.0, help="seconds a claim holds without renewal"

@@ -340,10 +340,10 @@ def measure_queue(count: int, batch: int, scratch: Path) -> dict[str, Any]:
                 name: [
                     str(row[3])
                     for row in db.execute(
-                        f"EXPLAIN QUERY PLAN {query}", ("snov", "live", time.time(), 1)
+                        f"EXPLAIN QUERY PLAN {query}", ("snov",) + (time.time(),) * (count - 1)
                     )
                 ]
-                for name, query in jobs.CLAIM_QUERIES.items()
+                for name, (query, count) in jobs.CLAIM_QUERIES.items()
             }
     checkpoint = sqlite3.connect(database)
     try:

@@ -442,11 +442,12 @@ def run_demo(
     calls_before = environment.api_calls()
     # Each demo event shows one rule of the help page: worked one at a time, none is folded
     # into a later event's write as a batch would.
-    batch_size, host.batch_size = host.batch_size, 1
+    sizes = host.batch_size, host.batch_jobs
+    host.batch_size, host.batch_jobs = 1, 1
     try:
         summary = tell.work(host)
     finally:
-        host.batch_size = batch_size
+        host.batch_size, host.batch_jobs = sizes
     tell.worked(host, summary, environment.api_calls() - calls_before)
     return DemoResult(list_id=list_id, summary=summary)
 

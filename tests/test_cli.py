@@ -506,7 +506,8 @@ def test_work_syncs_the_queue_and_log_and_replay_show_and_retry_failures(
     burst = jsonl(booking_event(3, "jane@example.com", kind="booking.canceled", uid="bk-1"))
     assert run("send", "-", stdin=burst).returncode == 0
 
-    # One job at a time: each event is its own write (a batch would fold evt-1 into evt-3).
+    # One person at a time: Jane's two events are one write (evt-1 folded into evt-3, the
+    # newer), queued behind the bad event as they are.
     worked = run("work", "--until-empty", "--batch", "1")
 
     assert worked.returncode == 0, worked.stderr
@@ -520,9 +521,9 @@ def test_work_syncs_the_queue_and_log_and_replay_show_and_retry_failures(
 
     entries = log_of(run)
     assert [(entry["event_id"], entry["status"], entry["reason"]) for entry in entries] == [
-        ("evt-3", "synced", "status_updated"),
         ("evt-2", "failed", "invalid_event"),
-        ("evt-1", "synced", "prospect_added"),
+        ("evt-3", "synced", "prospect_added"),
+        ("evt-1", "synced", "merged_into_batch"),
     ]
     assert [entry["event_id"] for entry in log_of(run, "--status", "failed")] == ["evt-2"]
     assert len(log_of(run, "--status", "failed", "--status", "synced", "--limit", "2")) == 2
@@ -530,7 +531,7 @@ def test_work_syncs_the_queue_and_log_and_replay_show_and_retry_failures(
     assert table.returncode == 0
     assert "prospect_added" in table.stdout
     assert "invalid_event" not in table.stdout
-    assert table.stdout.index("status_updated") < table.stdout.index("prospect_added")
+    assert table.stdout.index("prospect_added") < table.stdout.index("merged_into_batch")
 
     replayed = run("replay")
     assert replayed.returncode == 0, replayed.stderr
@@ -870,6 +871,35 @@ def test_work_while_not_connected_parks_the_jobs_in_one_line(run: Run) -> None:
     assert worked.stderr == ""  # no attempt, so no failure line per job
     assert log_of(run) == []
     assert status_of(run)["parked"]["credentials"] == 3
+
+
+@pytest.mark.parametrize("seconds", ["0", "-5", "4.9", "86401", "nan", "inf", "soon"])
+def test_work_refuses_a_lease_out_of_bounds_in_one_line(run: Run, seconds: str) -> None:
+    assert_one_error_line(run("work", "--until-empty", "--lease", seconds), "'--lease'")
+
+
+def test_work_holds_its_jobs_for_the_lease_given(
+    db: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from fortytwomin_snov.host.cli import cli, queue
+    from fortytwomin_snov.host.records import WorkSummary
+
+    leases: list[float] = []
+
+    def working(host: ReferenceHost, *, until_empty: bool) -> WorkSummary:
+        leases.append(host.lease)
+        return WorkSummary()
+
+    monkeypatch.setattr(queue, "work_with_progress", working)
+    for seconds in ("7.5", None):
+        flags = ["--lease", seconds] if seconds else []
+        result = CliRunner().invoke(
+            cli, ["work", "--db", str(db), "--until-empty", *flags], env=env
+        )
+        assert result.exit_code == 0, result.output
+    assert leases == [7.5, 120.0]
 
 
 def _flat(text: str) -> str:

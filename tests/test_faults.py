@@ -555,7 +555,12 @@ def host(tmp_path: Path, shared_clock: ManualClock, idle_wait: IdleWait) -> Iter
     # One job at a time: each event's own outcome is what these tests pin; batches, which
     # fold a person's events into one write, are tested in test_sync_batch and test_host_batch.
     with ReferenceHost(
-        tmp_path / "host.db", clock=shared_clock, sleep=idle_wait, environ={}, batch_size=1
+        tmp_path / "host.db",
+        clock=shared_clock,
+        sleep=idle_wait,
+        environ={},
+        batch_size=1,
+        batch_jobs=1,
     ) as made:
         yield made
 

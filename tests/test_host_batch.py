@@ -52,6 +52,11 @@ class BatchPlugin(FakePlugin):
         return answers
 
 
+def someone(number: int) -> dict[str, Any]:
+    """Event ``number``, about a person of its own."""
+    return booking_event(number, f"person-{number}@example.com")
+
+
 def ready_host(
     plugin: FakePlugin, place: HostDatabase, clock: ManualClock, **options: Any
 ) -> ReferenceHost:
@@ -92,7 +97,7 @@ def test_the_worker_claims_n_jobs_and_hands_them_over_in_one_call(
     batching: tuple[ReferenceHost, BatchPlugin], clock: ManualClock
 ) -> None:
     host, plugin = batching
-    ids = host.enqueue_many([booking_event(number) for number in range(1, 6)])
+    ids = host.enqueue_many([someone(number) for number in range(1, 6)])
     plugin.answers += [
         SYNCED,
         outcome("deferred", "rate_limited", retry_after=30.0),
@@ -120,7 +125,7 @@ def test_work_counts_every_attempt_of_a_batch_and_respects_max_attempts(
     batching: tuple[ReferenceHost, BatchPlugin],
 ) -> None:
     host, plugin = batching
-    host.enqueue_many([booking_event(number) for number in range(1, 6)])
+    host.enqueue_many([someone(number) for number in range(1, 6)])
     plugin.answers += [SYNCED] * 5
     summary = host.work(max_attempts=4)
     assert summary.attempts == 4

@@ -555,6 +555,39 @@ def test_a_worker_that_lost_its_lease_still_logs_and_its_final_outcome_closes_th
     assert other.work_once() is None
 
 
+def test_a_job_under_a_short_lease_goes_to_another_worker_once_the_lease_runs_out(
+    make_host: Callable[..., ReferenceHost],
+    plugin: FakePlugin,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # worker-a hangs in the plugin and never renews its lease, as a stuck process would.
+    monkeypatch.setattr(jobs, "extend_lease", lambda *args, **kwargs: True)
+    host = make_host(worker_id="worker-a", lease=10.0)
+    host.connect(CREDENTIALS, ADMIN)
+    host.save_settings({"list": "leads"})
+    other = make_host(worker_id="worker-b")
+    job_id = host.enqueue(booking_event())
+    taken_over: list[jobs.Attempt | None] = []
+
+    def stalled(host: ReferenceHost, event: dict[str, Any]) -> dict[str, Any]:
+        clock.advance(9.999)
+        taken_over.append(other.work_once())
+        clock.advance(0.001)
+        taken_over.append(other.work_once())
+        return outcome("deferred", "rate_limited", retry_after=30.0)
+
+    plugin.answers += [stalled, SYNCED]
+    late = host.work_once()
+    before, after = taken_over
+    assert before is None  # the lease still held
+    assert after is not None
+    assert (after.entry.job_id, after.entry.attempt, after.job_state) == (job_id, 2, "done")
+    # worker-a's late attempt is logged and leaves worker-b's finished job alone.
+    assert late is not None
+    assert (late.entry.attempt, late.job_state) == (1, "done")
+
+
 def test_the_lease_is_renewed_while_the_plugin_works(
     make_host: Callable[..., ReferenceHost],
     plugin: FakePlugin,

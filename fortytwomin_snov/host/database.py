@@ -157,6 +157,13 @@ MIGRATIONS: tuple[tuple[Statement, ...], ...] = (
         "CREATE UNIQUE INDEX jobs_backfill_event ON jobs (integration, event_id)"
         " WHERE origin = 'backfill'",
     ),
+    # 5: whom each job is about (jobs.person_key of its event), so that a claim takes a
+    # person's due jobs together. Jobs queued before this step have none: each is claimed
+    # on its own, as before.
+    (
+        "ALTER TABLE jobs ADD COLUMN person TEXT",
+        "CREATE INDEX jobs_person ON jobs (integration, person, state)",
+    ),
 )
 """The schema, one tuple of statements per version step (append, never edit): SQLite's SQL,
 which :func:`~fortytwomin_snov.host.dialect.postgres_ddl` translates for PostgreSQL (a

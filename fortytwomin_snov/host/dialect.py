@@ -11,7 +11,8 @@ run that SQL as is, except for:
   read-then-write needs nothing more; PostgreSQL locks rows, so a statement that reads rows
   it is about to change ends with :attr:`Dialect.for_update` (``FOR UPDATE``), and one
   that picks jobs to claim with :attr:`Dialect.skip_locked` (``FOR UPDATE SKIP LOCKED``:
-  two workers never wait for each other, nor take one job);
+  two workers never wait for each other, nor take one job); a claim that takes one
+  person's jobs together first takes :attr:`Dialect.claim_lock` on that person;
 - the schema: the migrations are written once for SQLite and translated
   (:func:`postgres_ddl`: ``INTEGER PRIMARY KEY AUTOINCREMENT`` to an identity column,
   ``REAL`` to ``DOUBLE PRECISION``, ``INTEGER`` to ``BIGINT``); a statement that cannot be
@@ -41,10 +42,21 @@ class Dialect:
     skip_locked: str
     """Appended to a SELECT that picks jobs to claim: rows another worker is claiming are
     passed over, never waited for."""
+    claim_lock: str
+    """A SELECT that tries a lock on one 32-bit key until the transaction ends, answering
+    whether it got it (the claim of one person's jobs); empty where claims already run one
+    at a time."""
 
 
-SQLITE = Dialect("sqlite", for_update="", skip_locked="")
-POSTGRESQL = Dialect("postgresql", for_update=" FOR UPDATE", skip_locked=" FOR UPDATE SKIP LOCKED")
+SQLITE = Dialect("sqlite", for_update="", skip_locked="", claim_lock="")
+POSTGRESQL = Dialect(
+    "postgresql",
+    for_update=" FOR UPDATE",
+    skip_locked=" FOR UPDATE SKIP LOCKED",
+    # The two-key form, its first key naming the queue's claims: apart from the
+    # migrations' one-key lock and from any other user of advisory locks.
+    claim_lock="SELECT pg_try_advisory_xact_lock(4242, CAST(? AS INTEGER))",
+)
 
 
 class Cursor(Protocol):

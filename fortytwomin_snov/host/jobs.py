@@ -42,13 +42,14 @@ reasons (the plugin's own reasons are its business and pass through unread):
                             row); it is set aside so that the other jobs are worked.
 ==========================  =================================================================
 
-This module stays whole (about 800 lines): the job's states, its rows and every query that
+This module stays whole (about 900 lines): the job's states, its rows and every query that
 moves it between them are one state machine, read and changed together.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -113,7 +114,8 @@ def storable(text: str) -> str:
 @functools.cache
 def _event_validator() -> Draft202012Validator:
     schema = load_contract_schema("booking-event")
-    Draft202012Validator.check_schema(schema)
+    # Not checked against the metaschema here: the packaged file is checked by the tests
+    # (test_models), and the check took about 50 ms of each process's first enqueue.
     # Local references inlined: resolving them per event was most of the cost of checking
     # a big file (the schema has no recursive reference).
     return Draft202012Validator(_inlined(schema, schema.get("$defs", {})))
@@ -331,14 +333,15 @@ class Job:
     """A queued job of a paused backfill: no worker claims it until it is resumed."""
 
     @classmethod
-    def from_row(cls, row: Any) -> Job:
-        """The job of a row; a damaged event reads as ``{}`` (see :func:`stored_event`)."""
+    def from_row(cls, row: Any, *, event: dict[str, Any] | None = None) -> Job:
+        """The job of a row; a damaged event reads as ``{}`` (see :func:`stored_event`).
+        ``event``: the row's event, already read."""
         return cls(
             id=row["id"],
             integration=row["integration"],
             event_id=row["event_id"],
             event_type=row["event_type"],
-            event=stored_event(row["event"]) or {},
+            event=(stored_event(row["event"]) if event is None else event) or {},
             state=row["state"],
             blocked_on=row["blocked_on"],
             attempts=row["attempts"],
@@ -455,13 +458,15 @@ def insert_jobs(
     ids: list[int] = []
     for event in events:
         row = tx.execute(
-            "INSERT INTO jobs (integration, event_id, event_type, event, state, run_after,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?) RETURNING id",
+            "INSERT INTO jobs (integration, event_id, event_type, event, person, state,"
+            " run_after, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)"
+            " RETURNING id",
             (
                 integration,
                 storable(str(event["id"])),
                 storable(str(event["type"])),
                 to_json_text(event),
+                person_key(event),
                 now,
                 now,
                 now,
@@ -482,6 +487,54 @@ def stored_event(text: object) -> dict[str, Any] | None:
     return event if isinstance(event, dict) else None
 
 
+MAX_JOBS_PER_PERSON = 5
+"""With a batch of N people, a claim takes at most this many times N jobs: a person with a
+long backlog waits for the next batch rather than growing this one without bound."""
+
+_LEASE_RUN_OUT = (
+    "SELECT id, person FROM jobs WHERE integration = ? AND state = 'running'"
+    " AND paused = 0 AND origin = ? AND lease_until <= ?"
+    " AND NOT EXISTS (SELECT 1 FROM jobs AS held WHERE held.integration = jobs.integration"
+    " AND held.person = jobs.person AND held.state = 'running' AND held.lease_until > ?)"
+    " LIMIT ?"
+)
+_QUEUED_AND_DUE = (
+    "SELECT id, person FROM jobs WHERE integration = ? AND state = 'queued'"
+    " AND paused = 0 AND origin = ? AND run_after <= ?"
+    " AND NOT EXISTS (SELECT 1 FROM jobs AS held WHERE held.integration = jobs.integration"
+    " AND held.person = jobs.person AND held.state = 'running' AND held.lease_until > ?)"
+    " ORDER BY run_after, id LIMIT ?"
+)
+_PERSON_DUE = (
+    "SELECT id FROM jobs WHERE integration = ? AND person = ? AND origin = ? AND paused = 0"
+    " AND state IN ('queued', 'running')"
+    " AND CASE state WHEN 'queued' THEN run_after ELSE lease_until END <= ?"
+    " ORDER BY run_after, id LIMIT ?"
+)
+_PERSON_HELD = (
+    "SELECT 1 FROM jobs WHERE integration = ? AND person = ? AND state = 'running'"
+    " AND lease_until > ? LIMIT 1"
+)
+CLAIM_QUERIES: dict[str, tuple[str, int]] = {
+    "lease_run_out": (_LEASE_RUN_OUT, 5),
+    "queued_and_due": (_QUEUED_AND_DUE, 5),
+    "person_due": (_PERSON_DUE, 5),
+    "person_held": (_PERSON_HELD, 3),
+}
+"""The lookups of :func:`claim_jobs` and how many parameters each takes, for checking
+their query plans."""
+
+
+def person_key(event: Mapping[str, Any]) -> str | None:
+    """Whom an event is about, as the queue groups jobs: a hash of the casefolded email
+    (the email itself stays in the event only), None without one."""
+    email = event_email(event)
+    if email is None or not email.strip():
+        return None
+    folded = email.strip().casefold().encode("utf-8", "surrogatepass")
+    return hashlib.sha256(folded).hexdigest()[:32]
+
+
 def claim_jobs(
     tx: Connection,
     integration: str,
@@ -489,83 +542,133 @@ def claim_jobs(
     worker: str,
     now: float,
     lease: float,
-    limit: int,
+    people: int,
+    max_jobs: int | None = None,
 ) -> list[Job]:
-    """Take up to ``limit`` due jobs of one integration for ``worker``, in the caller's
-    transaction: live jobs if any is due, else backfill jobs, never both in one claim; of
-    each, jobs whose lease ran out first, then queued ones by ``run_after``. Paused jobs wait.
+    """Take the due jobs of up to ``people`` people of one integration for ``worker``, at
+    most ``max_jobs`` jobs (default ``people``), in the caller's transaction.
+
+    Live jobs if any is due, else backfill jobs, never both in one claim; of each, jobs
+    whose lease ran out come first, then queued ones by ``run_after``. Paused jobs wait.
+    With each job come the other due jobs of its person and origin (same integration, same
+    :func:`person_key`), so that the plugin can write that person once. A person another
+    worker holds a job of is passed over until that worker is done: one person's jobs are
+    never in two batches at once. A job without a person counts as a person of its own.
 
     A job whose stored event cannot be read is set aside instead (state ``failed``, with an
     ``unreadable_job`` log entry), so that one damaged row never stops the queue.
     """
+    cap = people if max_jobs is None else max_jobs
     claimed: list[Job] = []
-    while len(claimed) < limit:
+    taken: set[str] = set()
+    groups = 0
+    origin: Origin | None = None
+    while groups < people and len(claimed) < cap:
+        progressed = False
         # After damaged rows were set aside, the claim goes on in the origin it took.
-        origins = (claimed[0].origin,) if claimed else ORIGINS
-        rows = _due_rows(tx, integration, origins, now=now, limit=limit - len(claimed))
-        if not rows:
+        origins = ORIGINS if origin is None else (origin,)
+        seeds, seed_origin = _due_rows(tx, integration, origins, now=now, limit=people - groups)
+        for seed in seeds:
+            if groups >= people or len(claimed) >= cap:
+                break
+            person: str | None = seed["person"]
+            ids = [int(seed["id"])]
+            if person is not None:
+                if person in taken or not _hold_person(tx, integration, person, now=now):
+                    continue  # claimed with an earlier job, or being claimed elsewhere
+                taken.add(person)
+                if cap - len(claimed) > 1:
+                    rows = tx.execute(
+                        _PERSON_DUE + tx.dialect.skip_locked,
+                        (integration, person, seed_origin, now, cap - len(claimed)),
+                    ).fetchall()
+                    ids = [int(row["id"]) for row in rows] or ids
+            progressed = True
+            taken_jobs = _claim_rows(tx, ids, worker=worker, now=now, lease=lease)
+            if taken_jobs:
+                groups += 1
+                claimed += taken_jobs
+                origin = seed_origin
+            elif person is not None:
+                taken.discard(person)  # every row taken was damaged: the next ones may go
+        if not progressed:
             break
-        for row in rows:
-            tx.execute(
-                "UPDATE jobs SET state = 'running', worker = ?, lease_until = ?,"
-                " attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                (worker, now + lease, now, row["id"]),
-            )
-            stored = tx.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
-            job = Job.from_row(stored)
-            if stored_event(stored["event"]) is not None:
-                claimed.append(job)
-                continue
-            record_attempt(
-                tx,
-                job,
-                Outcome.of_host(
-                    "failed",
-                    UNREADABLE_JOB,
-                    "The queued event of this job cannot be read (its stored JSON is damaged),"
-                    " so it was set aside: queue the event again.",
-                ),
-                now=now,
-            )
     return claimed
 
 
-CLAIM_QUERIES = {
-    "lease_run_out": "SELECT id FROM jobs WHERE integration = ? AND state = 'running'"
-    " AND paused = 0 AND origin = ? AND lease_until <= ? LIMIT ?",
-    "queued_and_due": "SELECT id FROM jobs WHERE integration = ? AND state = 'queued'"
-    " AND paused = 0 AND origin = ? AND run_after <= ? ORDER BY run_after, id LIMIT ?",
-}
-"""The lookups of a claim, each run once per origin (parameters: integration, origin, now,
-limit). Each is one search of the jobs_claim index: an origin at a time, because one query
-ordered by origin would also walk every live job not yet due before it reached a
-backfill job."""
+def _hold_person(tx: Connection, integration: str, person: str, *, now: float) -> bool:
+    """Whether this claim may take the person's jobs. SQLite runs one claim at a time, so
+    the due lookup's check suffices; on PostgreSQL another claim may be taking the person
+    at the same moment: a transaction lock on the person settles which one does, and a new
+    look (after any claim that held it committed) that no worker holds them."""
+    if not tx.dialect.claim_lock:
+        return True
+    digest = hashlib.sha256(f"{integration}\n{person}".encode()).digest()
+    key = int.from_bytes(digest[:4], "big", signed=True)
+    locked = tx.execute(tx.dialect.claim_lock, (key,)).fetchone()
+    if not locked[0]:
+        return False
+    return tx.execute(_PERSON_HELD, (integration, person, now)).fetchone() is None
+
+
+def _claim_rows(
+    tx: Connection, ids: Sequence[int], *, worker: str, now: float, lease: float
+) -> list[Job]:
+    """Mark the rows ``ids`` running for ``worker``; their jobs in that order, but for the
+    ones whose event cannot be read, which are set aside."""
+    marks = ", ".join("?" for _ in ids)
+    rows = tx.execute(
+        "UPDATE jobs SET state = 'running', worker = ?, lease_until = ?,"  # noqa: S608 - placeholders
+        f" attempts = attempts + 1, updated_at = ? WHERE id IN ({marks}) RETURNING *",
+        (worker, now + lease, now, *ids),
+    ).fetchall()
+    by_id = {int(row["id"]): row for row in rows}
+    claimed: list[Job] = []
+    for job_id in ids:
+        row = by_id[job_id]
+        event = stored_event(row["event"])
+        job = Job.from_row(row, event=event)
+        if event is not None:
+            claimed.append(job)
+            continue
+        record_attempt(
+            tx,
+            job,
+            Outcome.of_host(
+                "failed",
+                UNREADABLE_JOB,
+                "The queued event of this job cannot be read (its stored JSON is damaged),"
+                " so it was set aside: queue the event again.",
+            ),
+            now=now,
+        )
+    return claimed
 
 
 def _due_rows(
     tx: Connection, integration: str, origins: Sequence[Origin], *, now: float, limit: int
-) -> list[Any]:
+) -> tuple[list[Any], Origin]:
     # Two lookups per origin, each along the jobs_claim index: one query with OR made
     # SQLite sort every due job on each claim (about 10 ms a claim with 100,000 queued). A
     # job whose worker died (its lease ran out) goes first: it is the oldest work. Live
     # jobs are looked up first, and backfill jobs only when no live job is due, so that a
     # batch is all live or all backfill: a live event never waits behind a backfill
-    # (and the plugin may pace a backfill batch as such).
+    # (and the plugin may pace a backfill batch as such). A queued job of a person whose
+    # other job a live worker holds waits (jobs_person answers that per row).
     # On PostgreSQL the rows are locked as they are picked, and rows another worker is
     # claiming are passed over (SKIP LOCKED): two workers never take one job.
     skip_locked = tx.dialect.skip_locked
     for origin in origins:
         rows: list[Any] = tx.execute(
-            CLAIM_QUERIES["lease_run_out"] + skip_locked, (integration, origin, now, limit)
+            _LEASE_RUN_OUT + skip_locked, (integration, origin, now, now, limit)
         ).fetchall()
         if len(rows) < limit:
             rows += tx.execute(
-                CLAIM_QUERIES["queued_and_due"] + skip_locked,
-                (integration, origin, now, limit - len(rows)),
+                _QUEUED_AND_DUE + skip_locked, (integration, origin, now, now, limit - len(rows))
             ).fetchall()
         if rows:
-            return rows
-    return []
+            return rows, origin
+    return [], origins[-1]
 
 
 def claim_job(
@@ -573,7 +676,7 @@ def claim_job(
 ) -> Job | None:
     """Take the next due job (queued and due, or running with a lease run out) for ``worker``;
     damaged rows met on the way are set aside as :func:`claim_jobs` does."""
-    claimed = claim_jobs(tx, integration, worker=worker, now=now, lease=lease, limit=1)
+    claimed = claim_jobs(tx, integration, worker=worker, now=now, lease=lease, people=1)
     return claimed[0] if claimed else None
 
 
@@ -597,6 +700,12 @@ def release_job(tx: Connection, job: Job, *, now: float) -> bool:
     return cursor.rowcount == 1
 
 
+_LOG_ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_LOG_CHUNK = 500
+"""Rows one statement of :func:`record_attempts` writes at most: 14 values a log entry,
+within either engine's limit on the values of one statement (SQLite: 32,766)."""
+
+
 def record_attempt(
     tx: Connection,
     job: Job,
@@ -615,72 +724,112 @@ def record_attempt(
     A worker whose claim was lost (its lease ran out and another worker took the job)
     still logs what it did; its final outcome closes the job, any other leaves it alone.
     """
-    entry = tx.execute(
-        "INSERT INTO sync_log (at, job_id, attempt, integration, event_id, event_type, email,"
-        " status, reason, message, retry_after, blocked_on, outcome, origin)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-        (
-            now,
-            job.id,
-            job.attempts,
-            job.integration,
-            job.event_id,
-            job.event_type,
-            None if outcome.email is None else storable(outcome.email),
-            outcome.status,
-            storable(outcome.reason),
-            storable(outcome.message),
-            outcome.retry_after,
-            outcome.blocked_on,
-            to_json_text(outcome.document),
-            job.origin,
-        ),
-    ).fetchone()
-    final = outcome.status in FINAL_STATUSES
-    state: JobState
-    run_after = now
-    blocked_on: BlockedOn | None = None
-    if final:
-        state = "done"
-    elif outcome.status == "deferred":
-        state = "queued"
-        run_after = now + (outcome.retry_after or 0.0)
-    elif outcome.blocked_on is not None and not cause_fixed:
-        state, blocked_on = "parked", outcome.blocked_on
-    elif outcome.blocked_on is not None:
-        state = "queued"
-    else:
-        state = "failed"
-    # The worker still holds the job only if no other worker took it since (the same
-    # attempt): checked by the UPDATE itself, so that the check and the change are one step
-    # on either engine.
-    held = tx.execute(
-        "UPDATE jobs SET state = ?, blocked_on = ?, run_after = ?, lease_until = NULL,"
-        " worker = NULL, last_status = ?, last_reason = ?, updated_at = ?"
-        " WHERE id = ? AND state = 'running' AND worker = ? AND attempts = ?",
-        (
-            state,
-            blocked_on,
-            run_after,
-            outcome.status,
-            outcome.reason,
-            now,
-            job.id,
-            job.worker,
-            job.attempts,
-        ),
-    ).rowcount
-    if not held and final:
-        tx.execute(
-            "UPDATE jobs SET state = 'done', blocked_on = NULL, lease_until = NULL,"
-            " worker = NULL, last_status = ?, last_reason = ?, updated_at = ? WHERE id = ?",
-            (outcome.status, outcome.reason, now, job.id),
-        )
-    current = get_job(tx, job.id)
-    assert current is not None
-    return Attempt(
-        entry=LogEntry.from_row(entry), job_state=current.state, run_after=current.run_after
+    return record_attempts(tx, [(job, outcome, cause_fixed)], now=now)[0]
+
+
+def record_attempts(
+    tx: Connection, attempts: Sequence[tuple[Job, Outcome, bool]], *, now: float
+) -> list[Attempt]:
+    """:func:`record_attempt` for each ``(job, outcome, cause_fixed)`` of a batch (distinct
+    jobs), in order: the log entries in one INSERT, the jobs that change alike in one
+    UPDATE (a statement or two per batch, where one a job took most of a burst's time)."""
+    entries: dict[int, LogEntry] = {}
+    for start in range(0, len(attempts), _LOG_CHUNK):
+        chunk = attempts[start : start + _LOG_CHUNK]
+        rows = tx.execute(
+            "INSERT INTO sync_log (at, job_id, attempt, integration, event_id, event_type,"  # noqa: S608 - placeholders
+            " email, status, reason, message, retry_after, blocked_on, outcome, origin)"
+            f" VALUES {', '.join(_LOG_ROW for _ in chunk)} RETURNING *",
+            [value for job, outcome, _ in chunk for value in _log_values(job, outcome, now)],
+        ).fetchall()
+        entries.update((int(row["job_id"]), LogEntry.from_row(row)) for row in rows)
+    moved = _move_on(tx, attempts, now=now)
+    return [
+        Attempt(entry=entries[job.id], job_state=moved[job.id][0], run_after=moved[job.id][1])
+        for job, _, _ in attempts
+    ]
+
+
+def _log_values(job: Job, outcome: Outcome, now: float) -> tuple[Any, ...]:
+    return (
+        now,
+        job.id,
+        job.attempts,
+        job.integration,
+        job.event_id,
+        job.event_type,
+        None if outcome.email is None else storable(outcome.email),
+        outcome.status,
+        storable(outcome.reason),
+        storable(outcome.message),
+        outcome.retry_after,
+        outcome.blocked_on,
+        to_json_text(outcome.document),
+        job.origin,
     )
+
+
+_Change = tuple[JobState, BlockedOn | None, float, str, str]
+"""A job's new state, blocked_on and run_after, and its last status and reason."""
+
+
+def _change(outcome: Outcome, *, now: float, cause_fixed: bool) -> _Change:
+    if outcome.status in FINAL_STATUSES:
+        return "done", None, now, outcome.status, outcome.reason
+    if outcome.status == "deferred":
+        later = now + (outcome.retry_after or 0.0)
+        return "queued", None, later, outcome.status, outcome.reason
+    if outcome.blocked_on is not None and not cause_fixed:
+        return "parked", outcome.blocked_on, now, outcome.status, outcome.reason
+    state: JobState = "queued" if outcome.blocked_on is not None else "failed"
+    return state, None, now, outcome.status, outcome.reason
+
+
+def _move_on(
+    tx: Connection, attempts: Sequence[tuple[Job, Outcome, bool]], *, now: float
+) -> dict[int, tuple[JobState, float]]:
+    """Each job's state after its attempt, and when it may run again, by job id. Jobs that
+    change alike (a batch synced in full, say) are changed by one UPDATE."""
+    alike: dict[tuple[_Change, str | None, int], list[int]] = {}
+    changes: dict[int, _Change] = {}
+    for job, outcome, cause_fixed in attempts:
+        change = _change(outcome, now=now, cause_fixed=cause_fixed)
+        changes[job.id] = change
+        alike.setdefault((change, job.worker, job.attempts), []).append(job.id)
+    moved: dict[int, tuple[JobState, float]] = {}
+    for (change, worker, attempt), ids in alike.items():
+        for start in range(0, len(ids), _LOG_CHUNK):
+            chunk = ids[start : start + _LOG_CHUNK]
+            # The worker still holds a job only if no other worker took it since (the same
+            # attempt): checked by the UPDATE itself, so that the check and the change are
+            # one step on either engine.
+            rows = tx.execute(
+                "UPDATE jobs SET state = ?, blocked_on = ?, run_after = ?, lease_until = NULL,"  # noqa: S608 - placeholders
+                " worker = NULL, last_status = ?, last_reason = ?, updated_at = ?"
+                f" WHERE id IN ({', '.join('?' for _ in chunk)}) AND state = 'running'"
+                " AND worker = ? AND attempts = ? RETURNING id, state, run_after",
+                (*change, now, *chunk, worker, attempt),
+            ).fetchall()
+            moved.update((int(row["id"]), (row["state"], float(row["run_after"]))) for row in rows)
+    for job_id, change in changes.items():
+        if job_id in moved:
+            continue
+        # Lost to another worker: a final outcome still closes the job; any other leaves
+        # it as that worker has it.
+        if change[0] == "done":
+            rows = tx.execute(
+                "UPDATE jobs SET state = 'done', blocked_on = NULL, lease_until = NULL,"
+                " worker = NULL, last_status = ?, last_reason = ?, updated_at = ? WHERE id = ?"
+                " RETURNING state, run_after",
+                (change[3], change[4], now, job_id),
+            ).fetchall()
+        else:
+            rows = tx.execute(
+                "SELECT state, run_after FROM jobs WHERE id = ?", (job_id,)
+            ).fetchall()
+        (current,) = rows
+        moved[job_id] = (current["state"], float(current["run_after"]))
+    return moved
 
 
 def requeue_parked(tx: Connection, integration: str, blocked_on: BlockedOn, *, now: float) -> int:

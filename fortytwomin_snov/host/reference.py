@@ -46,11 +46,12 @@ with the host's own reason (``not_connected``, ``connection_unreadable``,
 (``plugin_error``) or answers with something that is not an outcome
 (``invalid_outcome``) fails the job with a log entry; the worker goes on.
 
-A worker claims up to ``batch_size`` (default 20) due jobs of one integration at once and
-hands them to the plugin's ``on_booking_events`` in one call; a plugin without that hook
-gets them one at a time through ``on_booking_event``. A job whose stored event cannot be
-read (a damaged row) is set aside as ``failed`` with an ``unreadable_job`` log entry, and
-the queue goes on.
+A worker claims the due jobs of up to ``batch_size`` (default 20) people of one integration
+at once (a person's later events come with their first: the event's email, hashed, is
+stored with each job) and hands them to the plugin's ``on_booking_events`` in one call; a
+plugin without that hook gets them one at a time through ``on_booking_event``. A job whose
+stored event cannot be read (a damaged row) is set aside as ``failed`` with an
+``unreadable_job`` log entry, and the queue goes on.
 
 Durability: a worker claims jobs in one transaction (so two workers, in any processes,
 never hold one job), holds them under a lease that a background thread renews while the
@@ -72,6 +73,7 @@ and idle waits go through ``sleep``, so tests drive a worker with a manual clock
 from __future__ import annotations
 
 import copy
+import math
 import os
 import socket
 import threading
@@ -116,8 +118,14 @@ Sleep = Callable[[float], None]
 
 DEFAULT_LEASE = 120.0
 """Seconds a worker holds a job before another may take it (renewed while it works)."""
+MIN_LEASE = 5.0
+"""The shortest lease ``work --lease`` takes: it is renewed every quarter of it, and a
+renewal that waits on a busy database longer than the lease lets another worker take the
+job while this one still works on it."""
+MAX_LEASE = 86_400.0
+"""The longest lease ``work --lease`` takes (a day): a killed worker's jobs wait that long."""
 DEFAULT_BATCH_SIZE = 20
-"""Due jobs of one integration a worker claims and hands the plugin at once."""
+"""People of one integration whose due jobs a worker claims and hands the plugin at once."""
 
 
 class ReferenceHost:
@@ -144,9 +152,13 @@ class ReferenceHost:
             random suffix.
         busy_timeout: seconds to wait for another process's write lock (on PostgreSQL:
             the longest a statement may run, lock waits included).
-        batch_size: due jobs of one integration :meth:`work` claims at once and hands to
+        batch_size: people whose due jobs (of one integration) :meth:`work` claims at once,
+            at most ``jobs.MAX_JOBS_PER_PERSON`` times as many jobs, and hands to
             ``on_booking_events`` where the plugin implements it (else one at a time to
             ``on_booking_event``).
+        batch_jobs: the most jobs one batch holds; default ``jobs.MAX_JOBS_PER_PERSON``
+            times ``batch_size``. With ``batch_size=1``, 1 hands the plugin one job at a
+            time (each event its own write).
     """
 
     def __init__(
@@ -163,12 +175,14 @@ class ReferenceHost:
         busy_timeout: float = 30.0,
         batch_size: int = DEFAULT_BATCH_SIZE,
         store: str | None = None,
+        batch_jobs: int | None = None,
     ) -> None:
-        if lease <= 0:
-            raise ValueError("a lease lasts a positive number of seconds")
-        if batch_size < 1:
+        if not (lease > 0 and math.isfinite(lease)):
+            raise ValueError("a lease lasts a positive, finite number of seconds")
+        if batch_size < 1 or (batch_jobs is not None and batch_jobs < 1):
             raise ValueError("a batch holds at least one job")
         self.batch_size = batch_size
+        self.batch_jobs = batch_jobs
         self._integration = integration
         self.location: str | Path = database if database is not None else default_database_path()
         """The database as given (a PostgreSQL URL with its password: never show it)."""
@@ -193,6 +207,13 @@ class ReferenceHost:
 
     def __repr__(self) -> str:
         return f"ReferenceHost({self.database.shown!r}, integration={self._integration!r})"
+
+    @property
+    def batch_cap(self) -> int:
+        """The most jobs one batch holds (see ``batch_jobs``)."""
+        if self.batch_jobs is not None:
+            return self.batch_jobs
+        return self.batch_size * jobs.MAX_JOBS_PER_PERSON
 
     @property
     def store(self) -> Store:
@@ -674,10 +695,11 @@ class ReferenceHost:
         return self._the_worker().work_once()
 
     def work_batch(self, limit: int | None = None) -> list[Attempt]:
-        """Claim up to ``limit`` (default :attr:`batch_size`) due jobs of one integration in
-        one transaction, run them through ``on_booking_events`` in one call (one at a time
-        through ``on_booking_event`` for a plugin without it) and record every attempt in
-        one transaction; [] when no job is due."""
+        """Claim the due jobs of up to ``limit`` (default :attr:`batch_size`) people of one
+        integration in one transaction (at most ``jobs.MAX_JOBS_PER_PERSON`` times as many
+        jobs), run them through ``on_booking_events`` in one call (one at a time through
+        ``on_booking_event`` for a plugin without it) and record every attempt in one
+        transaction; [] when no job is due."""
         return self._the_worker().work_batch(limit)
 
     def work(

@@ -9,9 +9,11 @@ integration alone for that long (at most :data:`MAX_DEFER_PAUSE`), since a servi
 says "later" for one job (a spent rate-limit budget, an outage) would say it for the next
 one too; other integrations' jobs run meanwhile.
 
-A batch is up to ``host.batch_size`` due jobs of one integration (one connection), claimed
-in one transaction and given to the plugin in one call, so that it can write what several
-events say about one record once.
+A batch is the due jobs of up to ``host.batch_size`` people of one integration (one
+connection; at most ``host.batch_cap`` jobs), claimed in one
+transaction and given to the plugin in one call, so that it can write what several events
+say about one person once: a person's later events, queued behind other people's, come
+with their first one (see :func:`~.jobs.claim_jobs`).
 
 Durability: jobs are claimed in one transaction (two workers, in any processes, never hold
 one job), held under a lease that a background thread renews while the plugin works, and
@@ -67,34 +69,44 @@ class Worker:
 
     def work_once(self) -> Attempt | None:
         """Claim one due job, run it and record the attempt; None when no job is due."""
-        attempts = self.work_batch(limit=1)
+        attempts = self.work_batch(limit=1, max_jobs=1)
         return attempts[0] if attempts else None
 
-    def work_batch(self, limit: int | None = None) -> list[Attempt]:
-        """Claim up to ``limit`` (default ``host.batch_size``) due jobs of one integration,
-        run them in one plugin call where the plugin takes batches, and record each attempt;
-        [] when no job is due."""
+    def work_batch(self, limit: int | None = None, *, max_jobs: int | None = None) -> list[Attempt]:
+        """Claim the due jobs of up to ``limit`` (default ``host.batch_size``) people of one
+        integration, at most ``max_jobs`` jobs (default ``host.batch_cap``), run them in one
+        plugin call where the plugin takes batches, and record each attempt; [] when no job
+        is due."""
         host = self._host
-        size = max(1, host.batch_size if limit is None else limit)
+        people = max(1, host.batch_size if limit is None else limit)
+        cap = max(1, host.batch_cap if max_jobs is None else max_jobs)
         if not _takes_batches(host):
             # One at a time: jobs claimed ahead would only wait under this worker's lease.
-            size = 1
+            people = cap = 1
         claimed: list[Job] = []
+        snapshot: Snapshot | None = None
         with host.database.transaction() as tx:
             for slug in self._claimable():
                 claimed = jobs.claim_jobs(
-                    tx, slug, worker=host.worker_id, now=self._now(), lease=host.lease, limit=size
+                    tx,
+                    slug,
+                    worker=host.worker_id,
+                    now=self._now(),
+                    lease=host.lease,
+                    people=people,
+                    max_jobs=cap,
                 )
                 if claimed:
+                    # What the attempts run with, read in the same transaction: one commit
+                    # less a batch.
+                    snapshot = records.read_snapshot(tx, slug)
                     break
-        if not claimed:
+        if not claimed or snapshot is None:
             return []
         slug = claimed[0].integration
         self._turn = (self._integrations.index(slug) + 1) % len(self._integrations)
         try:
             with self._renewing_lease(claimed):
-                with host.database.read() as db:
-                    snapshot = records.read_snapshot(db, slug)
                 outcomes = self._run(claimed, snapshot)
             with host.database.transaction() as tx:
                 revisions = {
@@ -102,18 +114,18 @@ class Worker:
                     != snapshot.revision(blocker)
                     for blocker in jobs.BLOCKERS
                 }
-                now = self._now()
-                attempts = [
-                    jobs.record_attempt(
-                        tx,
-                        job,
-                        outcome,
-                        now=now,
-                        cause_fixed=outcome.blocked_on is not None
-                        and revisions[outcome.blocked_on],
-                    )
-                    for job, outcome in zip(claimed, outcomes, strict=True)
-                ]
+                attempts = jobs.record_attempts(
+                    tx,
+                    [
+                        (
+                            job,
+                            outcome,
+                            outcome.blocked_on is not None and revisions[outcome.blocked_on],
+                        )
+                        for job, outcome in zip(claimed, outcomes, strict=True)
+                    ],
+                    now=self._now(),
+                )
         except BaseException:
             self._give_back(claimed)
             raise
@@ -145,10 +157,11 @@ class Worker:
                 return summary
             if max_attempts is not None and summary.attempts >= max_attempts:
                 return summary
-            limit = self._host.batch_size
+            limit, cap = self._host.batch_size, self._host.batch_cap
             if max_attempts is not None:
                 limit = min(limit, max_attempts - summary.attempts)
-            attempts = self.work_batch(limit)
+                cap = min(cap, max_attempts - summary.attempts)
+            attempts = self.work_batch(limit, max_jobs=cap)
             for attempt in attempts:
                 summary.attempts += 1
                 summary.statuses[attempt.entry.status] += 1

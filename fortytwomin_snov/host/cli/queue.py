@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import cast
+from typing import Any, cast
 
 import click
 from rich.progress import (
@@ -41,7 +42,14 @@ from fortytwomin_snov.host.cli.output import (
 )
 from fortytwomin_snov.host.cli.sending import send_events
 from fortytwomin_snov.host.jobs import STATUSES, Attempt, Status
-from fortytwomin_snov.host.reference import DEFAULT_BATCH_SIZE, ReferenceHost, WorkSummary
+from fortytwomin_snov.host.reference import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_LEASE,
+    MAX_LEASE,
+    MIN_LEASE,
+    ReferenceHost,
+    WorkSummary,
+)
 
 
 @cli.command()
@@ -57,6 +65,28 @@ def send(database: Path | None, integration: str | None, source: str) -> None:
     was bad). A big file is read line by line, with a progress bar on a terminal.
     """
     send_events(database, integration, source)
+
+
+class LeaseSeconds(click.FloatRange):
+    """Seconds within :data:`MIN_LEASE` and :data:`MAX_LEASE` (a range lets NaN through)."""
+
+    def __init__(self) -> None:
+        super().__init__(min=MIN_LEASE, max=MAX_LEASE)
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number of seconds.", param, ctx)
+        seconds: float = super().convert(number, param, ctx)
+        return seconds
+
+
+LEASE_SECONDS = LeaseSeconds()
 
 
 @cli.command()
@@ -79,10 +109,24 @@ def send(database: Path | None, integration: str | None, source: str) -> None:
     type=click.IntRange(min=1),
     default=DEFAULT_BATCH_SIZE,
     show_default=True,
-    help="Due jobs of one integration handed to its plugin at once.",
+    help="People of one integration whose due jobs are handed to its plugin at once"
+    " (at most 5 jobs a person on average).",
+)
+@click.option(
+    "--lease",
+    type=LEASE_SECONDS,
+    default=DEFAULT_LEASE,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a claimed job is held before another worker may take it over (renewed"
+    " while this worker runs it): a killed worker's jobs come back after it.",
 )
 def work(
-    database: Path | None, integration: str | None, until_empty: bool, batch_size: int
+    database: Path | None,
+    integration: str | None,
+    until_empty: bool,
+    batch_size: int,
+    lease: float,
 ) -> None:
     """Sync queued events, each integration under its service's limits.
 
@@ -95,6 +139,7 @@ def work(
         else ReferenceHost(database, store=chosen_store())
     )
     host.batch_size = batch_size
+    host.lease = lease
     with host:
         summary = work_with_progress(host, until_empty=until_empty)
         after_work(host, summary)
