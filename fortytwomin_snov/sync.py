@@ -41,7 +41,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from fortytwomin_snov import SLUG
-from fortytwomin_snov.account import Account
+from fortytwomin_snov.account import Account, Validated, json_text
 from fortytwomin_snov.contract.errors import FieldError, InvalidCredentials, StoreUnavailable
 from fortytwomin_snov.contract.models import (
     EVENT_ADAPTER,
@@ -521,7 +521,7 @@ def read_event(
     (a broken character, a schema problem, or a date more than a day ahead of ``now``)."""
     raw = event_document if isinstance(event_document, dict) else {}
     outcomes = Outcomes(_text(raw.get("id")), _text(raw.get("type")))
-    broken = broken_text(event_document)
+    broken = None if json_text(event_document) is not None else broken_text(event_document)
     if broken is not None:
         return outcomes, outcomes.make(
             "failed", "invalid_event", f"The event is not valid: {_said(broken)}"
@@ -542,13 +542,20 @@ def read_event(
 
 def read_settings(settings_document: Any) -> Settings | str:
     """The parsed settings, or why they are not valid (for an ``invalid_settings`` outcome)."""
-    broken = broken_text(settings_document)
+    text = json_text(settings_document)
+    known = _SETTINGS.get(text, settings_document)
+    if known is not None:
+        return known
+    broken = None if text is not None else broken_text(settings_document)
     if broken is not None:
         return f"The saved settings are not valid: {_said(broken)}"
     try:
-        return Settings.model_validate(settings_document)
+        return _SETTINGS.put(text, Settings.model_validate(settings_document))
     except ValidationError as exc:
         return f"The saved settings are not valid: {describe_field_errors(exc)}."
+
+
+_SETTINGS: Validated[Settings] = Validated()
 
 
 def invalid_settings(outcomes: Outcomes, message: str) -> dict[str, Any]:
