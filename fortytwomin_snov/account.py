@@ -455,6 +455,11 @@ class Account:
 
     # ---- choices --------------------------------------------------------------------
 
+    def choices_key(self) -> str:
+        """The store key of the cached choices: dropped when a sync adds someone to a list,
+        so the page's prospect counts are read again."""
+        return self._choices_key(fresh=True)
+
     def _choices_key(self, *, fresh: bool) -> str:
         kind = "choices" if fresh else "choices-last"
         return f"snov:{kind}:{_digest(self.credentials.api_user_id)}"

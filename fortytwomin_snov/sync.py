@@ -186,6 +186,7 @@ class Marks:
         self._scope = scope
         self._person = f"{scope}:{list_id}:{person}"
         self._lock_key = f"snov:lock:{self._person}"
+        self._choices_key = account.choices_key()
         self._begun = False
         self._pending: list[Op] = []
         self._steps: dict[str, str | None] = {}
@@ -337,6 +338,11 @@ class Marks:
     def remember_status_at(self, moment: float) -> None:
         self._history = (repr(moment), self._history[1])
         self._write(Set(self._status_at_key, repr(moment), ttl=STATUS_AT_TTL))
+
+    def forget_choices(self) -> None:
+        """Someone was added to a list: drop the account's cached choices, whose prospect
+        counts are one short now (written with the next round trip)."""
+        self._write(Delete(self._choices_key))
 
     def history(self, *, event_done: bool) -> History:
         """What the rules need from the store; read under the person's lock."""
@@ -687,6 +693,8 @@ def apply_plan(
                 written = membership.upsert_unknown(plan.fields, plan.update)
     except SnovError as error:
         return _trouble(error, plan, outcomes)
+    if written.added:
+        marks.forget_choices()
     if plan.update is None and not written.added:
         return outcomes.skip(left_alone(Target(plan.email, plan.list_id)))
     if plan.status_at is not None:
