@@ -159,6 +159,10 @@ class SqliteStore:
                 return self._incr_read(key, amount, ttl)
 
     def apply(self, ops: Sequence[Op]) -> list[Result]:
+        if len(ops) == 1 and not isinstance(ops[0], Incr):
+            # One statement is atomic by itself: no BEGIN and COMMIT around it.
+            with self._lock:
+                return [self._run(ops[0])]
         with self._lock:
             if all(isinstance(op, Get) for op in ops):
                 # One snapshot for every read, without taking the write lock.
