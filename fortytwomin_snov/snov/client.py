@@ -183,7 +183,7 @@ class SnovClient:
         self._urls: dict[str, httpx.URL] = {}
         self._json_headers = httpx.Headers(self._http.headers)
         self._json_headers["Content-Type"] = "application/json"
-        self._extensions = {"timeout": self._http.timeout.as_dict()}
+        self._timeout = self._http.timeout.as_dict()
         retries.log_retries_here()
 
     def __repr__(self) -> str:
@@ -281,14 +281,18 @@ class SnovClient:
             url = self._urls[path] = self._http.base_url.join(path.lstrip("/"))
         if body is None:
             return httpx.Request(
-                method, url, headers=self._http.headers, extensions=self._extensions
+                method, url, headers=self._http.headers, extensions={"timeout": self._timeout}
             )
         # Encoded as httpx encodes json=.
         content = json.dumps(
             body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
         ).encode()
         return httpx.Request(
-            method, url, content=content, headers=self._json_headers, extensions=self._extensions
+            method,
+            url,
+            content=content,
+            headers=self._json_headers,
+            extensions={"timeout": self._timeout},  # a dict per request: httpx may add to it
         )
 
     def _call(
