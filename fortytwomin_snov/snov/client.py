@@ -7,7 +7,7 @@ of each retry, are in :mod:`~fortytwomin_snov.snov.retries`). Retries are few an
 anything longer is the host queue's business, so the last error is raised as
 :class:`RateLimited`, :class:`SnovServerError` or :class:`SnovUnreachable`.
 
-It stays one module (about 450 lines): one class whose endpoints share the request path
+It stays one module (about 510 lines): one class whose endpoints share the request path
 (permit, token, retries, scrubbing); splitting them would spread that path out.
 """
 
