@@ -35,10 +35,12 @@ from typing import Any
 import httpx
 from workload import (
     BENCHMARKS,
+    command_line,
     environment,
     machine,
     make_workload,
     percentile,
+    portable,
     settings_document,
 )
 
@@ -426,10 +428,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("construction (CPU µs each):", {k: round(v) for k, v in construction.items()})
 
     document = {
-        "command": " ".join([".venv/bin/python", "benchmarks/overhead.py", *sys.argv[1:]]),
+        "command": command_line("overhead.py", sys.argv[1:]),
         "machine": started,
         "parameters": {
-            key: _portable(value) if isinstance(value, Path) else value
+            key: portable(value) if isinstance(value, Path) else value
             for key, value in vars(args).items()
         },
         "cpu_per_event": [row.__dict__ for row in cpu],
@@ -440,13 +442,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nresults: {args.out}")
     return 0
-
-
-def _portable(path: Path) -> str:
-    """A path as results may record it: relative to the checkout, or the bare name."""
-    resolved = path.resolve()
-    root = BENCHMARKS.parent.resolve()
-    return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else path.name
 
 
 if __name__ == "__main__":

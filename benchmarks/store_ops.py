@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from overhead import CONNECTION, LIST_ID, UNLIMITED, HookHost, stubbed_network
-from workload import BENCHMARKS, environment, machine, settings_document
+from workload import BENCHMARKS, command_line, environment, machine, settings_document
 
 from fortytwomin_snov.contract.store import MemoryStore, Store
 from fortytwomin_snov.host.plugins import load_plugin_manager
@@ -183,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         print(f"{case:15}" + "".join(f"  {cell:>22}" for cell in cells))
     document = {
-        "command": " ".join([".venv/bin/python", "benchmarks/store_ops.py", *sys.argv[1:]]),
+        "command": command_line("store_ops.py", sys.argv[1:]),
         "machine": started,
         "events": args.events,
         "per_event": results,

@@ -12,7 +12,7 @@ import os
 import platform
 import random
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -273,6 +273,25 @@ def machine() -> dict[str, Any]:
         "commit": commit or None,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def portable(path: Path) -> str:
+    """A path as results may record it: relative to the checkout, or the bare name."""
+    resolved = path.resolve()
+    root = BENCHMARKS.parent.resolve()
+    return str(resolved.relative_to(root)) if resolved.is_relative_to(root) else path.name
+
+
+def command_line(script: str, argv: Sequence[str]) -> str:
+    """The command a result records: its paths made portable (an ``--out`` in /tmp must
+    not write a machine's path into a committed file)."""
+    words = [".venv/bin/python", f"benchmarks/{script}"]
+    for word in argv:
+        option, equals, value = word.rpartition("=") if word.startswith("--") else ("", "", word)
+        if value.startswith(os.sep):
+            value = portable(Path(value))
+        words.append(f"{option}{equals}{value}")
+    return " ".join(words)
 
 
 def percentile(values: list[float], share: float) -> float:

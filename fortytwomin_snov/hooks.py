@@ -177,9 +177,12 @@ def _backfilled(events: Any) -> bool:
 
 
 def _log_outcome(outcome: JSON) -> None:
+    level = _LEVELS.get(outcome["status"], logging.WARNING)
+    if not _log.isEnabledFor(level):
+        return  # most hosts log warnings only: the line is not even built
     # Codes only: the message may hold a person's email or Snov.io's own text.
     _log.log(
-        _LEVELS.get(outcome["status"], logging.WARNING),
+        level,
         "Event %r (%s): %s, %s%s",
         outcome["event_id"],
         outcome["integration"],

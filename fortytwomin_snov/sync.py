@@ -41,7 +41,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from fortytwomin_snov import SLUG
-from fortytwomin_snov.account import Account
+from fortytwomin_snov.account import Account, Validated, json_text
 from fortytwomin_snov.contract.errors import FieldError, InvalidCredentials, StoreUnavailable
 from fortytwomin_snov.contract.models import (
     EVENT_ADAPTER,
@@ -186,6 +186,7 @@ class Marks:
         self._scope = scope
         self._person = f"{scope}:{list_id}:{person}"
         self._lock_key = f"snov:lock:{self._person}"
+        self._choices_key = account.choices_key()
         self._begun = False
         self._pending: list[Op] = []
         self._steps: dict[str, str | None] = {}
@@ -337,6 +338,11 @@ class Marks:
     def remember_status_at(self, moment: float) -> None:
         self._history = (repr(moment), self._history[1])
         self._write(Set(self._status_at_key, repr(moment), ttl=STATUS_AT_TTL))
+
+    def forget_choices(self) -> None:
+        """Someone was added to a list: drop the account's cached choices, whose prospect
+        counts are one short now (written with the next round trip)."""
+        self._write(Delete(self._choices_key))
 
     def history(self, *, event_done: bool) -> History:
         """What the rules need from the store; read under the person's lock."""
@@ -521,7 +527,7 @@ def read_event(
     (a broken character, a schema problem, or a date more than a day ahead of ``now``)."""
     raw = event_document if isinstance(event_document, dict) else {}
     outcomes = Outcomes(_text(raw.get("id")), _text(raw.get("type")))
-    broken = broken_text(event_document)
+    broken = None if json_text(event_document) is not None else broken_text(event_document)
     if broken is not None:
         return outcomes, outcomes.make(
             "failed", "invalid_event", f"The event is not valid: {_said(broken)}"
@@ -542,13 +548,20 @@ def read_event(
 
 def read_settings(settings_document: Any) -> Settings | str:
     """The parsed settings, or why they are not valid (for an ``invalid_settings`` outcome)."""
-    broken = broken_text(settings_document)
+    text = json_text(settings_document)
+    known = _SETTINGS.get(text, settings_document)
+    if known is not None:
+        return known
+    broken = None if text is not None else broken_text(settings_document)
     if broken is not None:
         return f"The saved settings are not valid: {_said(broken)}"
     try:
-        return Settings.model_validate(settings_document)
+        return _SETTINGS.put(text, Settings.model_validate(settings_document))
     except ValidationError as exc:
         return f"The saved settings are not valid: {describe_field_errors(exc)}."
+
+
+_SETTINGS: Validated[Settings] = Validated()
 
 
 def invalid_settings(outcomes: Outcomes, message: str) -> dict[str, Any]:
@@ -680,6 +693,8 @@ def apply_plan(
                 written = membership.upsert_unknown(plan.fields, plan.update)
     except SnovError as error:
         return _trouble(error, plan, outcomes)
+    if written.added:
+        marks.forget_choices()
     if plan.update is None and not written.added:
         return outcomes.skip(left_alone(Target(plan.email, plan.list_id)))
     if plan.status_at is not None:

@@ -122,6 +122,31 @@ def test_every_request_has_an_explicit_timeout(client: SnovClient, httpx_mock: H
     assert DEFAULT_TIMEOUT.read == 15.0
 
 
+@pytest.mark.usefixtures("token")
+def test_a_json_request_is_sent_as_httpx_would_send_it_and_keeps_no_cookie(
+    client: SnovClient, httpx_mock: HTTPXMock
+) -> None:
+    # The client builds its requests itself (from headers merged once); what leaves must be
+    # what httpx's json= would have sent, and a cookie Snov.io sets is never sent back.
+    expect(
+        httpx_mock,
+        "POST",
+        "/v1/get-prospects-by-email",
+        body={"email": "jane@example.com"},
+        json={"success": True, "data": []},
+        headers={"Set-Cookie": "AWSALB=sticky; Path=/"},
+    )
+    expect(httpx_mock, "POST", "/v1/get-prospects-by-email", json={"success": True, "data": []})
+    assert client.prospects_by_email("jane@example.com") == []
+    assert client.prospects_by_email("jane@example.com") == []
+    first, second = httpx_mock.get_requests()[1:]
+    assert first.content == b'{"email":"jane@example.com"}'
+    assert first.headers["Content-Type"] == "application/json"
+    assert first.headers["Content-Length"] == str(len(first.content))
+    assert first.headers["Accept"] == "application/json"
+    assert "Cookie" not in second.headers
+
+
 def test_the_base_url_comes_from_the_environment_at_construction(
     monkeypatch: pytest.MonkeyPatch, store: CountingStore, clock: ManualClock, httpx_mock: HTTPXMock
 ) -> None:

@@ -66,6 +66,7 @@ OUTCOME_SCHEMA = load_schema("sync-outcome")
 API = "https://api.snov.io"
 TOKEN_PATH = "/v1/oauth/access_token"
 ADD = "/v1/add-prospect-to-list"
+LISTS = "/v1/get-user-lists"
 BY_EMAIL = "/v1/get-prospects-by-email"
 
 USER_ID = "7f3a9c1e2b4d4e0f"
@@ -823,6 +824,32 @@ def test_rule_8_new_email_costs_one_add(snov: Snov) -> None:
     assert (snov.calls(ADD), snov.calls(BY_EMAIL)) == (1, 0)
     assert "updateContact" not in snov.bodies()[0]
     assert "createDuplicates" not in snov.bodies()[0]
+
+
+def test_a_sync_that_adds_someone_refreshes_the_forms_list_counts(
+    snov: Snov, hook: pluggy.HookRelay
+) -> None:
+    # The form's choices are cached for CHOICES_TTL; the clock stands still, so only the
+    # add itself can make the form read the lists again.
+    snov.sync.host = Host(store=MemoryStore(clock=ManualClock()))
+    snov.seed(snov.target, "someone@example.com")
+
+    def target_title() -> str:
+        form = hook.render_settings_schema(
+            integration="snov", connection=snov.sync.connection, host=snov.sync.host
+        )
+        options = form["schema"]["properties"]["target_list_id"]["oneOf"]
+        return next(item["title"] for item in options if item["const"] == snov.target)
+
+    assert target_title() == "42min bookings (1 prospect)"
+    assert reason_of(snov.sync(booking_event())) == ("synced", "prospect_added")
+    assert target_title() == "42min bookings (2 prospects)"
+    # An update adds nobody: the cached choices stay, with no new read of the lists.
+    reads = snov.calls(LISTS)
+    later = booking_event(at="2025-03-14T10:30:00Z")
+    assert reason_of(snov.sync(later)) == ("synced", "prospect_updated")
+    assert target_title() == "42min bookings (2 prospects)"
+    assert snov.calls(LISTS) == reads
 
 
 def test_rule_8_email_in_the_target_list_but_unknown_is_updated(snov: Snov) -> None:

@@ -242,6 +242,8 @@ class SnovAuth(httpx.Auth):
         self._last_token: str | None = None  # only to scrub it from error messages
         self._scrubber = Scrubber([api_secret.get_secret_value()])
         self._scrubbed_token: str | None = None
+        self._opened: tuple[str | None, _CachedToken | None] = (None, None)
+        """The sealed text last opened, and its token: opening costs a decryption."""
 
     def __repr__(self) -> str:
         return f"SnovAuth(api_user_id={self._api_user_id!r})"
@@ -263,14 +265,18 @@ class SnovAuth(httpx.Auth):
 
     def _cached(self) -> _CachedToken | None:
         raw = self._store.get(self.cache_key)
+        if raw is not None and raw == self._opened[0]:
+            return self._opened[1]  # opened before: the same sealed text, the same token
         opened = None if raw is None else self._seal.open(raw)
         if opened is None:  # none, or not sealed with this secret: fetch a new one
             return None
         try:
             data = json.loads(opened)
-            return _CachedToken(token=str(data["access_token"]), renew_at=float(data["renew_at"]))
+            cached = _CachedToken(token=str(data["access_token"]), renew_at=float(data["renew_at"]))
         except (ValueError, TypeError, KeyError):
             return None
+        self._opened = (raw, cached)
+        return cached
 
     def _fresh(self, cached: _CachedToken | None) -> bool:
         return cached is not None and self._clock() < cached.renew_at

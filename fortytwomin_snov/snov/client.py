@@ -7,7 +7,7 @@ of each retry, are in :mod:`~fortytwomin_snov.snov.retries`). Retries are few an
 anything longer is the host queue's business, so the last error is raised as
 :class:`RateLimited`, :class:`SnovServerError` or :class:`SnovUnreachable`.
 
-It stays one module (about 450 lines): one class whose endpoints share the request path
+It stays one module (about 510 lines): one class whose endpoints share the request path
 (permit, token, retries, scrubbing); splitting them would spread that path out.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import ipaddress
+import json
 import logging
 import os
 import re
@@ -95,6 +96,29 @@ _CAMPAIGNS = TypeAdapter(list[Campaign])
 _PROSPECTS = TypeAdapter(ProspectsReply)
 
 
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing: the API authenticates with a Bearer token, and
+    reading every response's headers for cookies cost about 20 µs per request."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return
+
+
+class _Http(httpx.Client):
+    """The pooled ``httpx.Client`` of one :class:`SnovClient`, without a cookie jar."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        return  # httpx sets an empty jar while it builds the client
+
+
+_NO_COOKIES = _NoCookies()
+
+
 class SnovClient:
     """A Snov.io account, reached with its API user ID and API secret.
 
@@ -133,7 +157,7 @@ class SnovClient:
         )
         headers = {"User-Agent": user_agent(), "Accept": "application/json"}
         try:
-            self._http = httpx.Client(
+            self._http = _Http(
                 base_url=base,
                 timeout=_timeout_from_environment() if timeout is None else timeout,
                 headers=headers,
@@ -155,6 +179,11 @@ class SnovClient:
             retry_after_429=self._retry_after_429,
         )
         self._http.auth = self._auth
+        # What httpx's build_request would merge again for every request, merged once.
+        self._urls: dict[str, httpx.URL] = {}
+        self._json_headers = httpx.Headers(self._http.headers)
+        self._json_headers["Content-Type"] = "application/json"
+        self._timeout = self._http.timeout.as_dict()
         retries.log_retries_here()
 
     def __repr__(self) -> str:
@@ -224,7 +253,7 @@ class SnovClient:
             if form:
                 response = self._http.request(method, path, data=body)
             else:
-                response = self._http.request(method, path, json=body)
+                response = self._http.send(self._json_request(method, path, body))
         except httpx.HTTPError as exc:
             # Raised outside the handler: httpx's exception (which holds the request and
             # its Authorization header) must not ride along as __context__.
@@ -239,6 +268,31 @@ class SnovClient:
             custom_field_labels=custom_field_labels,
             retry_after=self._retry_after_429() if throttled else DEFAULT_RETRY_AFTER,
             scrub=self._auth.scrub,
+        )
+
+    def _json_request(
+        self, method: str, path: str, body: Mapping[str, object] | None
+    ) -> httpx.Request:
+        """The request ``self._http.request(method, path, json=body)`` would send, built
+        from the client's URL, headers and timeout merged once: httpx merges them anew for
+        every request, which cost about a third of its CPU per request."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = self._http.base_url.join(path.lstrip("/"))
+        if body is None:
+            return httpx.Request(
+                method, url, headers=self._http.headers, extensions={"timeout": self._timeout}
+            )
+        # Encoded as httpx encodes json=.
+        content = json.dumps(
+            body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode()
+        return httpx.Request(
+            method,
+            url,
+            content=content,
+            headers=self._json_headers,
+            extensions={"timeout": self._timeout},  # a dict per request: httpx may add to it
         )
 
     def _call(
@@ -429,6 +483,7 @@ def _refuse_plain_http(base: httpx.URL, *, named: str | None) -> None:
     )
 
 
+@functools.cache
 def _tls_context() -> ssl.SSLContext:
     """One TLS context for every client of the process: loading the CA certificates costs
     about 17 ms, and hooks make a client per event."""
