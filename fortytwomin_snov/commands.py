@@ -117,11 +117,23 @@ class _Narrator(DemoNarrator):
 
     def worked(self, host: ReferenceHost, summary: WorkSummary, calls: int) -> None:
         after_work(host, summary)
-        click.echo(
-            f"That took {plural(calls, 'Snov.io API call')}. At Snov.io's own limit the plugin"
-            f" sends about one a second, so a burst like this syncs over about {calls} seconds"
-            " there: a little behind, never lost."
+        click.echo(f"That took {plural(calls, 'Snov.io API call')}. {at_snov_limit(calls)}")
+
+
+def at_snov_limit(calls: int) -> str:
+    """How long ``calls`` requests take at Snov.io's own limit: a rolling window lets the
+    first ``SNOV_RATE_LIMIT`` of any minute leave at once, and request k at ⌊k / limit⌋
+    minutes."""
+    if calls <= SNOV_RATE_LIMIT:
+        return (
+            f"At Snov.io's own limit ({SNOV_RATE_LIMIT} requests in any minute) they would all"
+            " leave at once too."
         )
+    return (
+        f"At Snov.io's own limit ({SNOV_RATE_LIMIT} requests in any minute) the first"
+        f" {SNOV_RATE_LIMIT} would leave at once and the last after about"
+        f" {plural((calls - 1) // SNOV_RATE_LIMIT, 'minute')}: a little behind, never lost."
+    )
 
 
 @click.command()

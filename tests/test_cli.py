@@ -26,6 +26,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from fortytwomin_snov.commands import at_snov_limit
 from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.testing import Credentials, Fault, SnovEmulator, seed_demo
 from tests.factories import booking_event, jsonl
@@ -681,6 +682,21 @@ def test_demo_runs_the_whole_flow_offline_in_seconds(env: dict[str, str], run: R
     assert "Meeting canceled" in rows["alex.kim@example.net"]
     assert "45" in rows["lee@example.co.uk"]
     assert "dana@example" not in rows
+    assert "At Snov.io's own limit (60 requests in any minute) they would all leave at once" in out
+
+
+@pytest.mark.parametrize(
+    ("calls", "said"),
+    [
+        (60, "they would all leave at once too."),
+        (61, "the first 60 would leave at once and the last after about 1 minute"),
+        (121, "the last after about 2 minutes"),
+    ],
+)
+def test_the_demo_tells_how_long_its_calls_take_at_the_rolling_window(
+    calls: int, said: str
+) -> None:
+    assert said in at_snov_limit(calls)
 
 
 def test_demo_keeps_its_database_where_asked_and_refuses_one_in_use(
