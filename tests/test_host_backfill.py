@@ -24,7 +24,7 @@ from fortytwomin_snov.host.reference import ReferenceHost
 from fortytwomin_snov.testing.clock import ManualClock
 from tests.factories import booking_event, jsonl
 from tests.test_host_batch import BatchPlugin, ready_host
-from tests.test_host_queue import SLUG, SYNCED, FakePlugin
+from tests.test_host_queue import SLUG, SYNCED, FakePlugin, outcome
 
 if TYPE_CHECKING:  # imported by pytest as a plugin, so that its asserts are rewritten
     from tests.servers import HostDatabase
@@ -83,6 +83,37 @@ def test_claims_take_live_jobs_first_and_a_batch_never_mixes_them_with_backfill(
         ["evt-7"],
         ["evt-4"],
     ]
+
+
+def test_a_deferred_backfill_batch_holds_only_the_backfill_and_a_live_event_goes_at_once(
+    batching: tuple[ReferenceHost, BatchPlugin], clock: ManualClock
+) -> None:
+    host, plugin = batching
+    host.enqueue_backfill(events(1))
+    plugin.answers += [outcome("deferred", "rate_limited", retry_after=30)]
+    assert [attempt.entry.origin for attempt in host.work_batch()] == ["backfill"]
+    host.enqueue(booking_event(2))
+    plugin.answers += [SYNCED]
+    assert [attempt.entry.event_id for attempt in host.work_batch()] == ["evt-2"]
+    clock.advance(30)
+    plugin.answers += [SYNCED]
+    assert [attempt.entry.event_id for attempt in host.work_batch()] == ["evt-1"]
+
+
+def test_a_deferred_live_batch_holds_the_backfill_too(
+    batching: tuple[ReferenceHost, BatchPlugin], clock: ManualClock
+) -> None:
+    host, plugin = batching
+    host.enqueue(booking_event(1))
+    host.enqueue_backfill(events(2))
+    plugin.answers += [outcome("deferred", "rate_limited", retry_after=30)]
+    assert [attempt.entry.origin for attempt in host.work_batch()] == ["live"]
+    assert host.work_batch() == []  # the backfill job is due, but the service said "later"
+    plugin.answers += [SYNCED, SYNCED]
+    started = clock()
+    host.work(until_empty=True)
+    assert plugin.batches[1:] == [["evt-1"], ["evt-2"]]
+    assert clock() - started == 30
 
 
 def test_a_live_job_whose_worker_died_is_taken_again_before_backfill_jobs(

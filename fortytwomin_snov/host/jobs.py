@@ -544,11 +544,13 @@ def claim_jobs(
     lease: float,
     people: int,
     max_jobs: int | None = None,
+    origins: Sequence[Origin] = ORIGINS,
 ) -> list[Job]:
     """Take the due jobs of up to ``people`` people of one integration for ``worker``, at
     most ``max_jobs`` jobs (default ``people``), in the caller's transaction.
 
-    Live jobs if any is due, else backfill jobs, never both in one claim; of each, jobs
+    Live jobs if any is due, else backfill jobs (of ``origins``, in that order), never
+    both in one claim; of each, jobs
     whose lease ran out come first, then queued ones by ``run_after``. Paused jobs wait.
     With each job come the other due jobs of its person and origin (same integration, same
     :func:`person_key`), so that the plugin can write that person once. A person another
@@ -566,8 +568,8 @@ def claim_jobs(
     while groups < people and len(claimed) < cap:
         progressed = False
         # After damaged rows were set aside, the claim goes on in the origin it took.
-        origins = ORIGINS if origin is None else (origin,)
-        seeds, seed_origin = _due_rows(tx, integration, origins, now=now, limit=people - groups)
+        looked_up = origins if origin is None else (origin,)
+        seeds, seed_origin = _due_rows(tx, integration, looked_up, now=now, limit=people - groups)
         for seed in seeds:
             if groups >= people or len(claimed) >= cap:
                 break
@@ -919,14 +921,17 @@ def parked_counts(db: Connection, integration: str) -> dict[BlockedOn, int]:
     return counts
 
 
-def next_due(db: Connection, integration: str) -> float | None:
-    """When the next job becomes claimable (a queued job's ``run_after`` or a running job's
-    ``lease_until``); None when nothing is queued or running (paused jobs wait for
-    their backfill to resume)."""
+def next_due(db: Connection, integration: str, origin: Origin | None = None) -> float | None:
+    """When the next job (of ``origin``, default any) becomes claimable (a queued job's
+    ``run_after`` or a running job's ``lease_until``); None when nothing is queued or
+    running (paused jobs wait for their backfill to resume)."""
+    origins = ORIGINS if origin is None else (origin,)
+    marks = ", ".join("?" for _ in origins)
     row = db.execute(
-        "SELECT MIN(CASE state WHEN 'queued' THEN run_after ELSE lease_until END) AS due"
-        " FROM jobs WHERE integration = ? AND state IN ('queued', 'running') AND paused = 0",
-        (integration,),
+        "SELECT MIN(CASE state WHEN 'queued' THEN run_after ELSE lease_until END) AS due"  # noqa: S608 - placeholders
+        " FROM jobs WHERE integration = ? AND state IN ('queued', 'running') AND paused = 0"
+        f" AND origin IN ({marks})",
+        (integration, *origins),
     ).fetchone()
     return None if row["due"] is None else float(row["due"])
 

@@ -7,7 +7,9 @@ turn so that a long queue of one does not starve another. It reads only the cont
 outcome fields: after a ``deferred`` outcome with ``retry_after``, the worker leaves that
 integration alone for that long (at most :data:`MAX_DEFER_PAUSE`), since a service that
 says "later" for one job (a spent rate-limit budget, an outage) would say it for the next
-one too; other integrations' jobs run meanwhile.
+one too; other integrations' jobs run meanwhile. A deferred backfill batch holds only that
+integration's backfill jobs: the plugin may keep part of its budget for live events, so a
+live event that arrives meanwhile is claimed at once, never held behind a backfill.
 
 A batch is the due jobs of up to ``host.batch_size`` people of one integration (one
 connection; at most ``host.batch_cap`` jobs), claimed in one
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from fortytwomin_snov.contract.errors import IntegrationError
 from fortytwomin_snov.host import jobs, records
 from fortytwomin_snov.host.errors import DatabaseError, SecretKeyError
-from fortytwomin_snov.host.jobs import Attempt, BlockedOn, Job, Outcome
+from fortytwomin_snov.host.jobs import Attempt, BlockedOn, Job, Origin, Outcome
 from fortytwomin_snov.host.records import Snapshot, WorkSummary
 
 if TYPE_CHECKING:
@@ -55,17 +57,27 @@ class Worker:
         self._host = host
         self._integrations = list(integrations)
         self._turn = 0
-        self._held_until: dict[str, float] = {}
+        self._held_until: dict[tuple[str, Origin], float] = {}
 
     def _now(self) -> float:
         return self._host.clock()
 
-    def _claimable(self) -> list[str]:
-        """The integrations not on hold, starting with the one whose turn it is."""
+    def _claimable(self) -> list[tuple[str, tuple[Origin, ...]]]:
+        """The integrations with an origin not on hold, and those origins, starting with the
+        integration whose turn it is."""
         now = self._now()
         count = len(self._integrations)
         ordered = [self._integrations[(self._turn + step) % count] for step in range(count)]
-        return [slug for slug in ordered if self._held_until.get(slug, 0.0) <= now]
+        claimable = []
+        for slug in ordered:
+            origins = tuple(
+                origin
+                for origin in jobs.ORIGINS
+                if self._held_until.get((slug, origin), 0.0) <= now
+            )
+            if origins:
+                claimable.append((slug, origins))
+        return claimable
 
     def work_once(self) -> Attempt | None:
         """Claim one due job, run it and record the attempt; None when no job is due."""
@@ -86,7 +98,7 @@ class Worker:
         claimed: list[Job] = []
         snapshot: Snapshot | None = None
         with host.database.transaction() as tx:
-            for slug in self._claimable():
+            for slug, origins in self._claimable():
                 claimed = jobs.claim_jobs(
                     tx,
                     slug,
@@ -95,6 +107,7 @@ class Worker:
                     lease=host.lease,
                     people=people,
                     max_jobs=cap,
+                    origins=origins,
                 )
                 if claimed:
                     # What the attempts run with, read in the same transaction: one commit
@@ -136,8 +149,12 @@ class Worker:
         ]
         if waits:
             # The soonest a deferred job comes due: before that, the service would most
-            # likely say "later" again (see the module documentation).
-            self._held_until[slug] = self._now() + min(min(waits), MAX_DEFER_PAUSE)
+            # likely say "later" again (see the module documentation). A live batch holds
+            # the backfill too; a backfill batch holds only the backfill.
+            until = self._now() + min(min(waits), MAX_DEFER_PAUSE)
+            held = jobs.ORIGINS if claimed[0].origin == "live" else (claimed[0].origin,)
+            for origin in held:
+                self._held_until[(slug, origin)] = until
         return attempts
 
     def work(
@@ -171,20 +188,25 @@ class Worker:
                 continue
             now = self._now()
             with self._host.database.read() as db:
-                due = {slug: jobs.next_due(db, slug) for slug in self._integrations}
-            pending = {slug: when for slug, when in due.items() if when is not None}
-            if not pending and until_empty:
+                due = {
+                    (slug, origin): jobs.next_due(db, slug, origin)
+                    for slug in self._integrations
+                    for origin in jobs.ORIGINS
+                }
+            # When each origin's next job may be claimed: when it is due, or its hold ends.
+            ready = [
+                max(when, self._held_until.get(key, 0.0))
+                for key, when in due.items()
+                if when is not None
+            ]
+            if not ready and until_empty:
                 return summary
-            claimable = set(self._claimable())
-            ready = [when for slug, when in pending.items() if slug in claimable]
-            if pending and not ready:
-                # Every job waits on an integration on hold: wait the hold out, as the
-                # next claim would only be deferred again.
-                holds = [self._held_until[slug] for slug in pending]
-                self._pause(max(min(holds) - now, 0.01), stop)
-                continue
             wait = poll_interval if not ready else max(min(ready) - now, 0.01)
-            self._pause(min(wait, poll_interval), stop)
+            if self._claimable():
+                wait = min(wait, poll_interval)  # a job queued meanwhile may be claimed
+            # else every claim is on hold: wait the hold out, as the next claim would only
+            # be deferred again.
+            self._pause(wait, stop)
 
     def _pause(self, seconds: float, stop: threading.Event | None) -> None:
         sleep = self._host.sleep
