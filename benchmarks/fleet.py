@@ -61,6 +61,7 @@ from burst import (
     _list_check,
     _window_check,
     print_rows,
+    run_raw,
     window_ideal,
 )
 from cryptography.fernet import Fernet
@@ -501,7 +502,7 @@ def _ratio(value: float | None) -> str:
     return "- (ideal 0 s)" if value is None else f"{value:.3f}"
 
 
-def print_table(results: Sequence[PhaseResult], rate: int) -> None:
+def print_table(results: Sequence[PhaseResult], rate: int, raw_wall: float | None = None) -> None:
     rows: list[tuple[str, ...]] = [("metric", *(f"{r.phase} ({r.workers})" for r in results))]
 
     def each(label: str, render: Any) -> None:
@@ -514,6 +515,8 @@ def print_table(results: Sequence[PhaseResult], rate: int) -> None:
     each("wall / rolling-window ideal", lambda r: _ratio(r.wall_over_window_ideal))
     each("steady pace = calls / rate (s)", lambda r: f"{r.steady_pace_seconds:.2f}")
     each("wall / steady pace", lambda r: f"{r.wall_seconds / r.steady_pace_seconds:.3f}")
+    if raw_wall is not None:
+        each("wall / raw sender's wall", lambda r: _ratio(r.wall_seconds / raw_wall))
     each("most admitted in a 60 s window", lambda r: str(r.most_in_a_window))
     each("429s", lambda r: str(r.throttled))
     each("synced / skipped", lambda r: f"{r.synced} / {r.skipped}")
@@ -563,6 +566,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--timeout", type=float, default=None, help="seconds per phase (default: 3 x pace + 120)"
     )
+    parser.add_argument(
+        "--compare-raw",
+        action="store_true",
+        help="also post as many plain adds as the fleet made calls, back to back from one"
+        " process, under the same rolling window (burst.py's raw sender): the physical limit",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON result file")
     args = parser.parse_args(argv)
     if min(args.events, args.workers, args.batch) < 1 or args.rate < 2 or args.kills < 0:
@@ -596,9 +605,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         servers.stop()
         print("PostgreSQL and Redis stopped", flush=True)
 
-    print()
-    print_table(results, args.rate)
     fleet = next(r for r in results if r.phase == "fleet")
+    raw = None
+    if args.compare_raw:
+        # The same number of requests as the fleet's (its token aside), with no plugin, no
+        # queue and no store: what the emulator and the window allow at best.
+        adds = fleet.api_calls - 1
+        raw = run_raw(
+            Workload(workload.events[:adds], workload.cases[:adds], elsewhere_emails=[]),
+            rate=args.rate,
+            timeout=timeout,
+        )
+        print(f"raw sender: {raw.api_calls} requests in {raw.wall_seconds:.2f} s", flush=True)
+    print()
+    print_table(results, args.rate, raw.wall_seconds if raw else None)
     faults = next(r for r in results if r.phase == "faults")
     more = faults.add_and_lookup_calls - fleet.add_and_lookup_calls
     repeated = faults.repeated_calls - fleet.repeated_calls
@@ -638,6 +658,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "results": [result.to_json() for result in results],
         "faults": summary,
+        "raw_sender": None if raw is None else raw.to_json(),
     }
     out.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nresults: {out.relative_to(REPOSITORY) if out.is_relative_to(REPOSITORY) else out}")

@@ -1,7 +1,7 @@
 """Write N booking events as JSON Lines, for timing ``fortytwomin-snov send`` on a big file.
 
-python benchmarks/send_events.py 100000 > /tmp/events.jsonl
-/usr/bin/time -v fortytwomin-snov send /tmp/events.jsonl --db /tmp/bench.db
+python benchmarks/send_events.py 100000 > events.jsonl
+/usr/bin/time -v fortytwomin-snov send events.jsonl --db bench.db
 """
 
 from __future__ import annotations

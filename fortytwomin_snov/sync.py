@@ -96,7 +96,10 @@ killed mid-sync leaves the id held this long; the host's retry waits it out."""
 STEP_TTL = 24 * 3600.0
 """How long the step an attempt reached is kept for its retry."""
 PERSON_LOCK_TTL = 60.0
-"""How long a worker may hold a person while it writes them (released when done)."""
+"""How long a worker may hold a person while it writes them (released when done). Longer
+than a write of one person takes (a few calls, each within its timeout and retries), so that
+a live worker never loses the person to another mid-write; a dead worker's lock delays
+that person this long, less than the host's default job lease."""
 IN_PROGRESS_RETRY = 5.0
 """Seconds before an event that met another worker's event or person lease runs again."""
 MEMBER_TTL = 7 * 24 * 3600.0
