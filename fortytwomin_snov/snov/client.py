@@ -310,20 +310,22 @@ class SnovClient:
 
         ``form``: send ``body`` form-encoded instead of as JSON."""
         try:
-            with retries.calling(f"{method} {path}", scrub=self._auth.scrub):
-                for attempt in retries.attempts(idempotent=idempotent):
-                    with attempt:
-                        return self._exchange(
-                            method,
-                            path,
-                            body,
-                            list_id=list_id,
-                            custom_field_labels=custom_field_labels,
-                            form=form,
-                        )
+            return retries.call(
+                functools.partial(
+                    self._exchange,
+                    method,
+                    path,
+                    body,
+                    list_id=list_id,
+                    custom_field_labels=custom_field_labels,
+                    form=form,
+                ),
+                where=f"{method} {path}",
+                scrub=self._auth.scrub,
+                idempotent=idempotent,
+            )
         except SnovError as error:
             raise self._scrub(error) from None
-        raise AssertionError("stamina ended the retries without an outcome")  # pragma: no cover
 
     # ---- endpoints ------------------------------------------------------------------
 
