@@ -58,7 +58,8 @@ def single(
 
 
 def events(*numbers: int) -> list[dict[str, Any]]:
-    return [booking_event(number) for number in numbers]
+    """Bookings by as many people."""
+    return [booking_event(number, f"person{number}@example.com") for number in numbers]
 
 
 # ---- priority -------------------------------------------------------------------------
@@ -82,6 +83,22 @@ def test_claims_take_live_jobs_first_and_a_batch_never_mixes_them_with_backfill(
         ["evt-1", "evt-2", "evt-3"],
         ["evt-7"],
         ["evt-4"],
+    ]
+
+
+def test_a_backfill_claim_takes_a_persons_jobs_together(
+    batching: tuple[ReferenceHost, BatchPlugin],
+) -> None:
+    host, plugin = batching
+    again = booking_event(9, "person1@example.com", event_id="evt-9")
+    host.enqueue_backfill([*events(1, 2, 3, 4), again])
+    plugin.answers += [SYNCED] * 5
+    # Three people a batch: person 1's second booking, queued last, comes with their first.
+    assert [attempt.entry.event_id for attempt in host.work_batch()] == [
+        "evt-1",
+        "evt-9",
+        "evt-2",
+        "evt-3",
     ]
 
 

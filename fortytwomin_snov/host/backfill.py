@@ -30,7 +30,7 @@ from typing import Any
 
 from fortytwomin_snov.contract.errors import FieldError
 from fortytwomin_snov.host.dialect import Connection
-from fortytwomin_snov.host.jobs import storable, to_json_text
+from fortytwomin_snov.host.jobs import person_key, storable, to_json_text
 
 BACKFILL_TYPES = ("booking.created", "routing_form.submitted")
 """The event types a backfill takes: those that bring a person in."""
@@ -59,8 +59,9 @@ def insert_backfill(
         # NOT EXISTS skips an id any job has; the unique index jobs_backfill_event (ON
         # CONFLICT) settles two backfills queueing one id at once on PostgreSQL.
         row = tx.execute(
-            "INSERT INTO jobs (integration, event_id, event_type, event, state, run_after,"
-            " created_at, updated_at, origin) SELECT ?, ?, ?, ?, 'queued', ?, ?, ?, 'backfill'"
+            "INSERT INTO jobs (integration, event_id, event_type, event, person, state,"
+            " run_after, created_at, updated_at, origin)"
+            " SELECT ?, ?, ?, ?, ?, 'queued', ?, ?, ?, 'backfill'"
             " WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE integration = ? AND event_id = ?)"
             " ON CONFLICT DO NOTHING RETURNING id",
             (
@@ -68,6 +69,7 @@ def insert_backfill(
                 event_id,
                 storable(str(event["type"])),
                 to_json_text(event),
+                person_key(event),
                 now,
                 now,
                 now,
