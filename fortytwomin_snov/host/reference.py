@@ -73,6 +73,7 @@ and idle waits go through ``sleep``, so tests drive a worker with a manual clock
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 import socket
@@ -530,19 +531,13 @@ class ReferenceHost:
         self, events: Iterable[Mapping[str, Any]], *, checked: bool = False
     ) -> list[int]:
         """Queue several events in one transaction, all or none; their job ids in order.
-        InvalidEvent's pointers start with the event's index (``/3/booking/uid``).
+        InvalidEvent's pointers start with the event's index (``/3/booking/uid``; a single
+        event's point into it).
         ``checked``: the caller already ran :meth:`check_event` on each."""
-        batch = list(events)
         now = self.clock()
-        problems = [
-            FieldError(pointer=f"/{index}{problem['pointer']}", message=problem["message"])
-            for index, event in enumerate(batch)
-            for problem in ([] if checked else jobs.validate_event(event, now=now))
-        ]
-        if len(batch) == 1 and problems:
-            problems = jobs.validate_event(batch[0], now=now)  # one event: pointers into it
-        if problems:
-            raise InvalidEvent(problems)
+        batch = _valid_batch(
+            events, None if checked else functools.partial(jobs.validate_event, now=now)
+        )
         with self.database.transaction() as tx:
             return jobs.insert_jobs(tx, self.integration, batch, now=now)
 
@@ -557,16 +552,9 @@ class ReferenceHost:
     ) -> list[int]:
         """Queue events as a backfill, in one transaction, all or none: behind live jobs,
         and each unless a job already has its event id (see :mod:`.backfill`). The ids
-        of the jobs queued. InvalidEvent names every problem, its pointer starting with
-        the event's index. ``checked``: the caller ran :meth:`check_backfill_event`."""
-        batch = list(events)
-        problems = [
-            FieldError(pointer=f"/{index}{problem['pointer']}", message=problem["message"])
-            for index, event in enumerate(batch)
-            for problem in ([] if checked else self.check_backfill_event(event))
-        ]
-        if problems:
-            raise InvalidEvent(problems)
+        of the jobs queued. InvalidEvent names every problem, as :meth:`enqueue_many`'s
+        does. ``checked``: the caller ran :meth:`check_backfill_event`."""
+        batch = _valid_batch(events, None if checked else self.check_backfill_event)
         with self.database.transaction() as tx:
             return backfill.insert_backfill(tx, self.integration, batch, now=self.clock())
 
@@ -742,3 +730,24 @@ class ReferenceHost:
                 for blocker, count in jobs.parked_counts(db, slug).items():
                     parked[blocker] += count
         return states, parked
+
+
+def _valid_batch(
+    events: Iterable[Mapping[str, Any]],
+    check: Callable[[Mapping[str, Any]], list[FieldError]] | None,
+) -> list[Mapping[str, Any]]:
+    """The events as a list, or InvalidEvent naming every problem ``check`` finds (None:
+    the caller checked them), each pointer starting with the event's index; a single event's
+    pointers point into it."""
+    batch = list(events)
+    found = [] if check is None else [check(event) for event in batch]
+    if len(batch) == 1 and found and found[0]:
+        raise InvalidEvent(found[0])
+    problems = [
+        FieldError(pointer=f"/{index}{problem['pointer']}", message=problem["message"])
+        for index, event_problems in enumerate(found)
+        for problem in event_problems
+    ]
+    if problems:
+        raise InvalidEvent(problems)
+    return batch
