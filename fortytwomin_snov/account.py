@@ -10,9 +10,9 @@ Choices are cached in the host's store for a short time, so opening the settings
 twice does not spend the rate limit twice, and a last-known copy is kept without expiry,
 so the page still renders when Snov.io cannot be reached.
 
-It stays one module (about 520 lines): the keys check, the connection validated once per
-process, the kept-alive client cache and the cached choices all answer one question, what
-this connection's account is, and share its store keys.
+It stays one module (about 490 lines): the keys check, the kept-alive client cache and the
+cached choices all answer one question, what this connection's account is, and share its
+store keys.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ from __future__ import annotations
 import atexit
 import functools
 import hashlib
-import json
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -54,12 +53,11 @@ from fortytwomin_snov.snov import (
     forget_token,
 )
 from fortytwomin_snov.snov.errors import CredentialsRejected, SnovError
+from fortytwomin_snov.validated import Validated, json_text
 from fortytwomin_snov.wording import snov_trouble
 
 CHOICES_TTL = 60.0
 """Seconds the settings page reuses the account's lists and custom fields."""
-
-T = TypeVar("T")
 
 REJECTED_KEYS = (
     "Snov.io rejected these keys: check that you copied both the API user ID and the API secret"
@@ -200,41 +198,6 @@ def parse_credentials(document: Any) -> Credentials:
 def _digest(api_user_id: str) -> str:
     # Keys in the store name the account without spelling out its user id.
     return hashlib.sha256(api_user_id.encode()).hexdigest()[:24]
-
-
-def json_text(document: object) -> str | None:
-    """``document`` as JSON text, or None when it is not plain JSON or holds a broken
-    character (a lone surrogate): a quick way to learn that a document is clean, before
-    the slower walk that names the place of a broken character."""
-    try:
-        text = json.dumps(document, ensure_ascii=False)
-        text.encode()
-    except (TypeError, ValueError, RecursionError):
-        return None
-    return text
-
-
-class Validated(Generic[T]):
-    """Documents validated already, by their JSON text: a worker is handed the same
-    connection and settings with every event, and validating them again cost about a tenth
-    of an event's CPU. A hit also needs the document to equal the one validated, since the
-    text alone does not tell a list from a tuple. Bounded; thread-safe (a dict's get and
-    set are atomic)."""
-
-    def __init__(self, size: int = 64) -> None:
-        self._size = size
-        self._seen: dict[str, tuple[object, T]] = {}
-
-    def get(self, text: str | None, document: object) -> T | None:
-        found = None if text is None else self._seen.get(text)
-        return found[1] if found is not None and found[0] == document else None
-
-    def put(self, text: str | None, parsed: T) -> T:
-        if text is not None:
-            if len(self._seen) >= self._size:
-                self._seen.clear()
-            self._seen[text] = (json.loads(text), parsed)
-        return parsed
 
 
 _CONNECTIONS: Validated[Credentials] = Validated()

@@ -41,7 +41,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from fortytwomin_snov import SLUG
-from fortytwomin_snov.account import Account, Validated, json_text
+from fortytwomin_snov.account import Account
 from fortytwomin_snov.contract.errors import FieldError, InvalidCredentials, StoreUnavailable
 from fortytwomin_snov.contract.models import (
     EVENT_ADAPTER,
@@ -86,6 +86,7 @@ from fortytwomin_snov.snov.errors import (
     SnovServerError,
     SnovUnreachable,
 )
+from fortytwomin_snov.validated import Validated, json_text
 from fortytwomin_snov.wording import snov_trouble, wait_seconds
 
 EVENT_MARK_TTL = 30 * 24 * 3600.0
