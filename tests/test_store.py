@@ -9,11 +9,13 @@ key (within a bounded deadline); nothing sleeps.
 from __future__ import annotations
 
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,8 +23,10 @@ import pytest
 import redis
 
 from fortytwomin_snov.contract.errors import IntegrationError, StoreUnavailable
-from fortytwomin_snov.stores import SqliteStore
+from fortytwomin_snov.stores import SqliteStore, postgres
+from fortytwomin_snov.stores.postgres import PostgresStore
 from fortytwomin_snov.stores.redis import DEFAULT_PREFIX, RedisStore
+from fortytwomin_snov.testing.clock import ManualClock
 
 if TYPE_CHECKING:  # imported by pytest as a plugin, so that its asserts are rewritten
     from tests.servers import RedisServer
@@ -42,6 +46,105 @@ def test_sqlite_store_persists_across_instances(tmp_path: Path) -> None:
     second = SqliteStore(tmp_path / "s.db")
     assert second.get("k") == "v"
     second.close()
+
+
+# -- the purge of expired keys (SqliteStore and PostgresStore) -------------------------
+
+
+@dataclass
+class Swept:
+    """A store whose purge is under test, its clock, and every key its table holds (the
+    expired ones too, which the store itself no longer shows)."""
+
+    store: SqliteStore | PostgresStore
+    clock: ManualClock
+    table: Callable[[], list[str]]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def swept(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Swept]:
+    """A store that purges a step of 3 keys every 5 writes."""
+    clock = ManualClock()
+    if request.param == "sqlite":
+        monkeypatch.setattr(SqliteStore, "_PURGE_EVERY", 5)
+        monkeypatch.setattr(SqliteStore, "_PURGE_STEP", 3)
+        path = tmp_path / "s.db"
+        sqlite_store = SqliteStore(path, clock=clock)
+
+        def sqlite_keys() -> list[str]:
+            with sqlite3.connect(path) as db:
+                return [row[0] for row in db.execute("SELECT key FROM kv ORDER BY key")]
+
+        yield Swept(sqlite_store, clock, sqlite_keys)
+        sqlite_store.close()
+        return
+    import psycopg
+
+    monkeypatch.setattr(postgres, "_PURGE_EVERY", 5)
+    monkeypatch.setattr(postgres, "_PURGE_STEP", 3)
+    url: str = request.getfixturevalue("postgres_url")
+    postgres_store = PostgresStore.from_url(url, clock=clock)
+
+    def postgres_keys() -> list[str]:
+        with psycopg.connect(url) as db:
+            return [row[0] for row in db.execute("SELECT key FROM kv ORDER BY key")]
+
+    yield Swept(postgres_store, clock, postgres_keys)
+    postgres_store.close()
+
+
+def test_expired_keys_are_purged_every_few_writes(swept: Swept) -> None:
+    for key in ("a", "b", "c"):
+        swept.store.set(key, "1", ttl=10)
+    swept.clock.advance(11)
+    swept.store.set("z", "live")  # the 4th write
+    assert swept.table() == ["a", "b", "c", "z"]
+    swept.store.set("z", "live")  # the 5th: a purge step
+    assert swept.table() == ["z"]
+
+
+def test_a_purge_step_looks_at_a_few_keys_in_order_then_starts_again(swept: Swept) -> None:
+    """Each step looks at 3 keys past the last one looked at; a live key among them stays."""
+    swept.store.set("k3", "no expiry")
+    for key in ("k0", "k1", "k2", "k4", "k5", "k6"):  # 7 writes: a step at the 5th, too early
+        swept.store.set(key, "1", ttl=10)
+    assert len(swept.table()) == 7
+    swept.clock.advance(11)
+    steps = [swept.table()]
+    for _ in range(4):  # a step every 5 writes of a key that stays
+        for _ in range(5):
+            swept.store.set("live", "1")
+        steps.append([key for key in swept.table() if key != "live"])
+    assert steps[1:] == [
+        # The step at write 5 looked at k0, k1, k2 (none expired yet); this one at k3, k4, k5.
+        ["k0", "k1", "k2", "k3", "k6"],
+        # k6 and "live": the end of the keys, so the next step starts from the first again.
+        ["k0", "k1", "k2", "k3"],
+        ["k3"],
+        ["k3"],
+    ]
+
+
+def test_a_sqlite_purge_step_reads_a_range_of_the_key_never_the_whole_table(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    try:
+        for index in range(10):
+            store.set(f"k{index}", "1", ttl=1)
+        statements: list[str] = []
+        store._db.set_trace_callback(statements.append)
+        store._purge_step()
+        store._db.set_trace_callback(None)
+        assert statements, "the purge step ran no statement"
+        for statement in statements:
+            plan = [row[3] for row in store._db.execute(f"EXPLAIN QUERY PLAN {statement}")]
+            assert any("USING PRIMARY KEY (key>?" in line for line in plan), (statement, plan)
+            assert not any(line.startswith("SCAN") for line in plan), (statement, plan)
+    finally:
+        store.close()
 
 
 # -- RedisStore ------------------------------------------------------------------------

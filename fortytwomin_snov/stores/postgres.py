@@ -38,6 +38,17 @@ DEFAULT_POOL_SIZE = 4
 _SCHEMA_LOCK = 0x42_5E0F_0002
 """The advisory lock under which the ``kv`` table is created (once, by one process)."""
 _PURGE_EVERY = 500
+"""Writes (per store object) between two purge steps."""
+_PURGE_STEP = 2000
+"""Keys one purge step looks at: four per write, where a write makes at most one key."""
+_PURGE_STEP_SQL = (
+    "WITH step AS (SELECT key FROM kv WHERE key > %(after)s ORDER BY key LIMIT %(keys)s),"
+    " gone AS (DELETE FROM kv WHERE key IN (SELECT key FROM step) AND expires_at <= %(now)s)"
+    " SELECT max(key), count(*) FROM step"
+)
+"""One purge step: the expired keys among the next keys after ``after``, in key order (a
+range of the primary key). The expiry is checked on the row the ``DELETE`` takes, so a key
+renewed meanwhile stays. Answers the last key looked at and how many were."""
 
 
 def _where(url: str) -> str:
@@ -60,6 +71,7 @@ class PostgresStore:
         self._where = where
         self._clock = clock
         self._writes = 0
+        self._swept = ""  # the last key the purge looked at
         self._count = threading.Lock()
         with (
             self._errors("could not be set up"),
@@ -160,11 +172,23 @@ class PostgresStore:
             self._writes += 1
             purge = self._writes % _PURGE_EVERY == 0
         if purge:
-            # Expired keys are invisible already; this only keeps the table small.
-            self._run(
-                "DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= %s",
-                (self._clock(),),
-            )
+            self._purge_step()
+
+    def _purge_step(self) -> None:
+        """Delete the expired keys among the next :data:`_PURGE_STEP` keys after the last one
+        looked at, and start again from the first key past the last.
+
+        Expired keys are invisible already; this only keeps the table small. A step costs
+        the same however many keys the table holds, where one ``DELETE`` over the whole
+        table scanned every row. Two threads stepping at once look at the same keys: no
+        harm done.
+        """
+        row = self._run(
+            _PURGE_STEP_SQL, {"after": self._swept, "keys": _PURGE_STEP, "now": self._clock()}
+        )
+        assert row is not None
+        last, looked_at = row
+        self._swept = "" if last is None or looked_at < _PURGE_STEP else str(last)
 
     def get(self, key: str) -> str | None:
         return self._get(key)
