@@ -162,10 +162,36 @@ def _time_batches(
     return time.process_time() - cpu, time.perf_counter() - wall, each, statuses
 
 
-def measure_cpu(count: int, warmup: int, scratch: Path, batch: int) -> list[CpuResult]:
+def preload(database: Path, keys: int, now: float) -> None:
+    """Fill a new store file with ``keys`` live keys, as a store holds after months of
+    events: each person's last status is kept for 400 days (written straight to the table:
+    a million writes through the store would take minutes)."""
+    SqliteStore(database).close()  # the table, as the store makes it
+    db = sqlite3.connect(database)
+    try:
+        with db:
+            db.executemany(
+                "INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)",
+                (
+                    (
+                        f"snov:status-at:preloaded:{LIST_ID}:{index:032x}",
+                        "2026-11-27T09:00:00Z",
+                        now + 400 * 86400,
+                    )
+                    for index in range(keys)
+                ),
+            )
+    finally:
+        db.close()
+
+
+def measure_cpu(
+    count: int, warmup: int, scratch: Path, batch: int, store_keys: int = 0
+) -> list[CpuResult]:
     """Per store (memory, SQLite): new people (one add each), then a cancellation for each
     of them (one update each, as the person is known); each through ``on_booking_event``,
-    then (other people) through ``on_booking_events`` in batches of ``batch``."""
+    then (other people) through ``on_booking_events`` in batches of ``batch``. The SQLite
+    file starts with ``store_keys`` live keys."""
     manager = load_plugin_manager()
     settings = settings_document(LIST_ID)
     workload = make_workload(
@@ -182,6 +208,8 @@ def measure_cpu(count: int, warmup: int, scratch: Path, batch: int) -> list[CpuR
         for event in bookings
     ]
     results: list[CpuResult] = []
+    if store_keys:
+        preload(scratch / "store.db", store_keys, time.time())
     stores: list[tuple[str, Callable[[], Store]]] = [
         ("memory", MemoryStore),
         ("sqlite", lambda: SqliteStore(scratch / "store.db")),
@@ -389,6 +417,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--hook-batch", type=int, default=20, help="events per on_booking_events call"
     )
     parser.add_argument(
+        "--store-keys",
+        type=int,
+        default=0,
+        help="live keys the SQLite store holds before the hook calls (a store in use for months)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=BENCHMARKS / "results" / "overhead.json",
@@ -397,6 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if min(args.events, args.jobs, args.batch, args.hook_batch) < 1 or args.warmup < 0:
         parser.error("events, jobs and batch are positive; warmup not negative")
+    if args.store_keys < 0:
+        parser.error("store-keys is not negative")
 
     started = machine()  # the commit the run started on, not the one at its end
     with tempfile.TemporaryDirectory(prefix="fortytwomin-bench-") as folder:
@@ -411,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             environment({RATE_LIMIT_ENV: str(UNLIMITED), BASE_URL_ENV: "https://api.snov.io"}),
             stubbed_network(),
         ):
-            cpu = measure_cpu(args.events, args.warmup, scratch, args.hook_batch)
+            cpu = measure_cpu(args.events, args.warmup, scratch, args.hook_batch, args.store_keys)
             construction = measure_client_construction(200)
     client_us = construction["snov_client_us"]
     print("\non_booking_event, network stubbed (µs per event):")
