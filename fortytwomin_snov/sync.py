@@ -135,18 +135,20 @@ class Outcomes:
         prospect_id = extra.get("prospect_id")
         if prospect_id is not None and not _PROSPECT_ID.fullmatch(prospect_id):
             del extra["prospect_id"]  # an id Snov.io shaped oddly is not worth losing the outcome
-        outcome = SyncOutcome.model_validate(
-            {
-                "event_id": self.event_id,
-                "event_type": self.event_type,
-                "integration": SLUG,
-                "status": status,
-                "reason": reason,
-                "message": message,
-                **{key: value for key, value in extra.items() if value is not None},
-            }
-        )
-        return outcome.to_json()
+        document = {
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "integration": SLUG,
+            "status": status,
+            "reason": reason,
+            "message": message,
+            **{key: value for key, value in extra.items() if value is not None},
+        }
+        # Checked against the published schema's model; the model is strict, so what it
+        # would dump is the document itself (a test keeps it so), and dumping it again
+        # would cost as much as the check.
+        SyncOutcome.model_validate(document)
+        return document
 
     def skip(self, skip: Skip) -> dict[str, Any]:
         return self.make(
@@ -257,10 +259,10 @@ class Marks:
         The steps stay for a retry after a deferred or failed outcome, and go when final.
         """
         if final:
-            self._write(
-                Set(self._event_key(event_id), "done", ttl=EVENT_MARK_TTL),
-                Delete(self._step_key(event_id)),
-            )
+            self._write(Set(self._event_key(event_id), "done", ttl=EVENT_MARK_TTL))
+            if not self._begun or self._steps.get(event_id, "") is not None:
+                # Not when the claim read no step and none was noted since.
+                self._write(Delete(self._step_key(event_id)))
         else:
             self._write(Delete(self._event_key(event_id)))
 

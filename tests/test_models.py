@@ -21,6 +21,7 @@ from fortytwomin_snov.credentials import Connection, Credentials
 from fortytwomin_snov.outcomes import REASON_STATUS, SyncOutcome
 from fortytwomin_snov.schemas import CONTRACT_TYPES, SCHEMA_NAMES, field_errors, load_schema
 from fortytwomin_snov.settings.model import SOURCE_PATTERN, Settings
+from fortytwomin_snov.sync import Outcomes
 
 CONTRACT_BASE = "https://schemas.42min.com/integrations/"
 SCHEMA_BASE = CONTRACT_BASE + "snov/"
@@ -960,6 +961,44 @@ def test_date_times_keep_their_offset_and_accept_lowercase_separators() -> None:
     )
     assert connection.connected_at == datetime(2025, 3, 14, 9, 30, 0, 250000, tzinfo=UTC)
     assert connection.to_json()["connected_at"] == "2025-03-14T10:30:00.250000+01:00"
+
+
+_MADE_OUTCOMES = [
+    *load_schema("sync-outcome")["examples"],
+    {
+        "event_id": "evt_01HQ3KC2D0G",
+        "event_type": "booking.created",
+        "integration": "snov",
+        "status": "synced",
+        "reason": "prospect_added",
+        "message": "Added jane.doe@example.com to the Snov.io list; paused in 2 campaigns.",
+        "email": "jane.doe@example.com",
+        "list_id": 1818597,
+        "campaigns_paused": [101, 102],
+    },
+]
+
+
+@pytest.mark.parametrize("expected", _MADE_OUTCOMES, ids=lambda document: document["reason"])
+def test_an_outcome_the_sync_makes_is_the_document_its_model_dumps(
+    expected: dict[str, Any],
+) -> None:
+    """``Outcomes.make`` checks the document against the model and answers the document
+    itself, not the model's dump: the two must stay equal."""
+    extra = {key: value for key, value in expected.items() if key not in _OUTCOME_HEAD}
+    made = Outcomes(expected["event_id"], expected["event_type"]).make(
+        expected["status"], expected["reason"], expected["message"], **extra
+    )
+    assert made == expected
+    assert made == SyncOutcome.model_validate(made).to_json()
+
+
+_OUTCOME_HEAD = ("event_id", "event_type", "integration", "status", "reason", "message")
+
+
+def test_an_outcome_the_model_refuses_is_never_made() -> None:
+    with pytest.raises(ValidationError, match="A synced outcome has one of these reasons"):
+        Outcomes("evt_1", "booking.created").make("synced", "rate_limited", "Not so.")
 
 
 def test_every_snov_outcome_is_a_contract_outcome() -> None:
