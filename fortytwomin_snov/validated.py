@@ -8,13 +8,16 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+"""What ``json.dumps(document, ensure_ascii=False)`` builds for every call, built once."""
+
 
 def json_text(document: object) -> str | None:
     """``document`` as JSON text, or None when it is not plain JSON or holds a broken
     character (a lone surrogate): a quick way to learn that a document is clean, before
     the slower walk that names the place of a broken character."""
     try:
-        text = json.dumps(document, ensure_ascii=False)
+        text = _ENCODER.encode(document)
         text.encode()
     except (TypeError, ValueError, RecursionError):
         return None

@@ -249,8 +249,12 @@ def raise_for_response(
     :class:`CustomFieldNotFound`. ``retry_after`` is what a 429 tells the caller to wait.
     """
     status = response.status_code
-    where = _where(response)
     body = json_body(response)
+    if 200 <= status < 300 and body is not None:
+        envelope = reply_envelope(body)
+        if not (isinstance(envelope, dict) and envelope.get("success") is False):
+            return body  # the common case: nothing to explain, so nothing is read for it
+    where = _where(response)
     text = _plain_text(response, scrub) if body is None else snov_error_text(body, scrub)
     if status == 401:
         raise CredentialsRejected(CREDENTIALS_REJECTED, status_code=status)
