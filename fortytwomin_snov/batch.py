@@ -162,9 +162,9 @@ def _sync_person(person: _Person, settings: Settings, account: Account) -> dict[
     try:
         results = _marked_person(person, settings, account, marks)
     except BaseException:
-        marks.flush(quietly=True)
+        marks.flush(quietly=True, final=True)
         raise
-    marks.flush()
+    marks.flush(final=True)
     return results
 
 

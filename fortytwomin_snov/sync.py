@@ -86,6 +86,7 @@ from fortytwomin_snov.snov.errors import (
     SnovServerError,
     SnovUnreachable,
 )
+from fortytwomin_snov.snov.limiter import RateLimiter
 from fortytwomin_snov.validated import Validated, json_text
 from fortytwomin_snov.wording import snov_trouble, wait_seconds
 
@@ -179,6 +180,12 @@ class Marks:
     happen anyway (a step noted before a write to Snov.io, or :meth:`flush` at the end).
     Before :meth:`claim_events` every method is one call of its own.
 
+    The claim also draws the ticket of the attempt's first request to Snov.io (see "Drawn
+    ahead" in :mod:`~fortytwomin_snov.snov.limiter`), and from then on the buffered writes also
+    leave with the round trip that takes a request's permit: a step noted for a write to
+    Snov.io is in the store before that write leaves, without a round trip of its own. The
+    final :meth:`flush` gives the ticket back if no request used it.
+
     The lock is tried with the claims, before knowing whether any claim succeeds, so its
     value names this attempt (``"<event id> <nonce>"``): a worker that took it for nothing
     gives it back, and nobody mistakes it for theirs meanwhile. A bare event id is a hold
@@ -189,6 +196,8 @@ class Marks:
         scope = hashlib.sha256(account.credentials.api_user_id.encode()).hexdigest()[:24]
         person = hashlib.sha256(email.casefold().encode()).hexdigest()[:32]
         self._store = store
+        self._account = account
+        self._limiter: RateLimiter | None = None  # while a ticket drawn ahead may be in use
         self._scope = scope
         self._person = f"{scope}:{list_id}:{person}"
         self._lock_key = f"snov:lock:{self._person}"
@@ -210,12 +219,16 @@ class Marks:
         if not self._begun:
             self.flush()
 
-    def flush(self, *, quietly: bool = False) -> None:
+    def flush(self, *, quietly: bool = False, final: bool = False) -> None:
         """Send the buffered writes (and give back a lock taken for nothing) in one round
-        trip. ``quietly``: on the way out of an error, a store failure is not raised."""
+        trip. ``quietly``: on the way out of an error, a store failure is not raised.
+        ``final``: the attempt's last round trip, which ends the ticket drawn ahead."""
         if self._lock_taken and not self._lock_used:
             self._pending.append(Delete(self._lock_key))
             self._lock_taken = False
+        if final and self._limiter is not None:
+            self._pending += self._limiter.end_ahead()
+            self._limiter = None
         ops, self._pending = self._pending, []
         try:
             apply(self._store, ops)
@@ -234,7 +247,16 @@ class Marks:
             ops += [Get(self._event_key(event_id)), Get(self._step_key(event_id))]
         ops += [Add(self._lock_key, attempt, PERSON_LOCK_TTL), Get(self._lock_key)]
         ops += [Get(self._status_at_key), Get(self._member_key)]
+        # The first request's ticket, when the client's limiter shares this store.
+        limiter = self._account.client.limiter if self._store is self._account.store else None
+        if limiter is not None:
+            ops.append(limiter.ticket_op())
         results = apply(self._store, ops)
+        if limiter is not None:
+            counter = results.pop()
+            assert isinstance(counter, int)
+            limiter.draw_ahead(counter, self._take_pending)
+            self._limiter = limiter
         self._begun = True
         claims: dict[str, Claim] = {}
         for index, event_id in enumerate(ids):
@@ -276,11 +298,18 @@ class Marks:
         return self._store.get(self._step_key(event_id))
 
     def note_step(self, event_id: str, step: str) -> None:
-        """Noted at once, with the buffered writes: it must be in the store before the
-        write to Snov.io it announces."""
+        """It must be in the store before the write to Snov.io it announces: buffered while
+        a ticket drawn ahead is in use (the request's permit round trip takes it), else
+        written at once, with the buffered writes."""
         self._pending.append(Set(self._step_key(event_id), step, ttl=STEP_TTL))
         self._steps[event_id] = step
-        self.flush()
+        if self._limiter is None:
+            self.flush()
+
+    def _take_pending(self) -> list[Op]:
+        """The buffered writes, for the round trip a request makes for its permit."""
+        ops, self._pending = self._pending, []
+        return ops
 
     def restore_step(self, event_id: str, step: str | None) -> None:
         self._steps[event_id] = step
@@ -606,9 +635,9 @@ def sync_event(
             try:
                 outcome = _sync_person(event, settings, target, account, outcomes, marks)
             except BaseException:
-                marks.flush(quietly=True)
+                marks.flush(quietly=True, final=True)
                 raise
-            marks.flush()
+            marks.flush(final=True)
         except StoreUnavailable as error:
             return store_unavailable(outcomes, error, email=target.email, list_id=target.list_id)
         return outcome

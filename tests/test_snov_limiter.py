@@ -11,7 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fortytwomin_snov.contract.store import MemoryStore
+from fortytwomin_snov.contract.store import MemoryStore, Op, Result, Set, apply
 from fortytwomin_snov.snov.errors import RateLimited
 from fortytwomin_snov.snov.limiter import FIRST_PAUSE, Permit, RateLimiter, backfilling
 from fortytwomin_snov.stores import SqliteStore
@@ -71,6 +71,10 @@ class CountingStore(MemoryStore):
         self.calls.append("incr")
         return super().incr(key, amount, ttl)
 
+    def apply(self, ops: Sequence[Op]) -> list[Result]:
+        self.calls.append("batch " + " ".join(type(op).__name__.lower() for op in ops))
+        return super().apply(ops)
+
 
 def most_in_a_window(times: list[float], window: float) -> int:
     """The most sends any window of ``window`` seconds holds (both ends included)."""
@@ -106,6 +110,80 @@ def test_a_request_on_an_empty_window_costs_two_store_round_trips(clock: ManualC
         store.calls.clear()
         limiter.acquire()
         assert store.calls == ["incr", "add"]
+
+
+# ---- a ticket drawn ahead, in a round trip the caller makes anyway ------------------------
+
+
+def _draw_ahead(
+    limiter: RateLimiter, store: MemoryStore, writes: Callable[[], list[Op]] = list
+) -> int:
+    counter = apply(store, [limiter.ticket_op()])[0]
+    assert isinstance(counter, int)
+    limiter.draw_ahead(counter, writes)
+    return counter
+
+
+def test_a_ticket_drawn_ahead_spares_the_next_request_its_draw(clock: ManualClock) -> None:
+    store = CountingStore(clock)
+    limiter = limiter_for(store, clock, limit=3)
+    limiter.acquire()  # ticket 1
+    ticket = _draw_ahead(limiter, store)
+    store.calls.clear()
+    permit = limiter.acquire()
+    assert store.calls == ["add"]
+    assert permit.index == ticket % 3
+    store.calls.clear()
+    limiter.acquire()  # the next one draws again
+    assert store.calls == ["incr", "add"]
+    assert limiter.end_ahead() == []  # used: nothing to give back
+
+
+def test_writes_handed_ahead_leave_with_the_permit(clock: ManualClock) -> None:
+    store = CountingStore(clock)
+    limiter = limiter_for(store, clock, limit=3)
+    pending = [Set("step", "add")]
+
+    def writes() -> list[Op]:
+        taken = list(pending)
+        pending.clear()
+        return taken
+
+    _draw_ahead(limiter, store, writes)
+    store.calls.clear()
+    limiter.acquire()
+    assert store.calls == ["batch set add"]  # one round trip: the step, then the permit
+    assert store.get("step") == "add"
+    pending.append(Set("step", "update"))
+    store.calls.clear()
+    limiter.acquire()  # no ticket ahead now: the writes go with the draw
+    assert store.calls == ["batch set incr", "add"]
+    assert store.get("step") == "update"
+    limiter.end_ahead()
+
+
+def test_an_unused_ticket_drawn_ahead_is_given_back(store: MemoryStore, clock: ManualClock) -> None:
+    limiter = limiter_for(store, clock, limit=3)
+    ticket = _draw_ahead(limiter, store)
+    apply(store, limiter.end_ahead())
+    assert limiter.acquire().index == ticket % 3  # the ticket went to the next request
+
+
+def test_a_ticket_drawn_ahead_is_for_its_own_context_and_limiter(
+    store: MemoryStore, clock: ManualClock
+) -> None:
+    limiter = limiter_for(store, clock, limit=5)
+    other_account = RateLimiter(store, "other", clock=clock, sleep=clock.sleep, limit=5)
+    ticket = _draw_ahead(limiter, store)
+    elsewhere: list[Permit] = []
+    thread = threading.Thread(target=lambda: elsewhere.append(limiter.acquire()))
+    thread.start()
+    thread.join()
+    assert elsewhere[0].index == (ticket + 1) % 5  # another thread drew its own
+    assert other_account.acquire().index == 1 % 5  # another account too
+    assert other_account.end_ahead() == []
+    assert limiter.acquire().index == ticket % 5
+    assert limiter.end_ahead() == []
 
 
 def test_the_request_after_a_full_window_waits_for_the_oldest_to_leave_it(

@@ -1451,6 +1451,43 @@ def test_events_meeting_another_workers_write_are_deferred(
     assert reason_of(mocked(cancel)) == ("synced", "status_updated")
 
 
+def test_the_step_is_in_the_store_when_the_add_reaches_snov(
+    mocked: Sync, httpx_mock: HTTPXMock
+) -> None:
+    """The step rides with the add's permit, one round trip instead of two: it is written
+    before the request leaves, or a worker killed mid-request could add twice."""
+    event = booking_event()
+    seen: list[str | None] = []
+
+    def add(request: httpx.Request) -> httpx.Response:
+        seen.append(mocked.marks(LIST_ID, JANE).step(event["id"]))
+        return httpx.Response(
+            200, json={"success": True, "id": "jane-1", "added": True, "updated": False}
+        )
+
+    expect_token(httpx_mock)
+    httpx_mock.add_callback(add, method="POST", url=f"{API}{ADD}")
+    assert reason_of(mocked(event)) == ("synced", "prospect_added")
+    assert seen == ["add"]
+    assert mocked.marks(LIST_ID, JANE).step(event["id"]) is None  # gone once final
+
+
+def test_an_event_that_sends_nothing_gives_back_the_ticket_its_claim_drew(
+    mocked: Sync, httpx_mock: HTTPXMock
+) -> None:
+    """The claim draws the first request's ticket; a duplicate sends no request, and its
+    ticket goes back, so the next request aims at the oldest permit."""
+    event = booking_event()
+    expect_token(httpx_mock)
+    expect_add(httpx_mock, jane_body())
+    mocked(event)
+    tickets = f"snov:rate:{USER_ID}:tickets"
+    drawn = mocked.host.store.get(tickets)
+    assert drawn == "2"  # the token's request and the add's
+    assert reason_of(mocked(event)) == ("skipped", "duplicate_event")
+    assert mocked.host.store.get(tickets) == drawn
+
+
 # ---- a worker killed mid-sync: the retry goes on from the step the attempt noted --------
 
 

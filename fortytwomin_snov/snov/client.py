@@ -194,6 +194,11 @@ class SnovClient:
         return f"SnovClient(api_user_id={self.api_user_id!r}, base_url={self.base_url!r})"
 
     @property
+    def limiter(self) -> RateLimiter:
+        """The account's shared rate limiter, which every request of this client goes through."""
+        return self._limiter
+
+    @property
     def base_url(self) -> str:
         return str(self._http.base_url).rstrip("/")
 

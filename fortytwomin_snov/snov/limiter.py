@@ -41,6 +41,14 @@ when the window holds that many sends. One more store read for a backfill reques
 is a priority, not a guarantee (a live request and a backfill one may pass the gate at once),
 while the limit itself stays the ring's.
 
+Drawn ahead: a caller that makes a store round trip anyway just before its requests (the sync
+claiming an event) may draw the ticket in it (:meth:`RateLimiter.ticket_op`, then
+:meth:`RateLimiter.draw_ahead`). The next request in that context (thread or task) then only
+takes its permit, and writes the caller's pending operations in the same round trip (a sync
+notes there the step a retry needs, before the request it announces leaves). A ticket drawn
+ahead and never used is given back when the caller ends it (:meth:`RateLimiter.end_ahead`),
+like the ticket of a request that could not wait for its permit.
+
 After a 429 every worker also honours a pause recorded in the store. Snov.io sends no
 ``Retry-After``, so the pause starts at half a second (short enough that one in-place retry
 fits within ``max_wait``) and doubles with each further 429 within one window, up to one
@@ -53,11 +61,11 @@ import contextvars
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from fortytwomin_snov.contract.store import Store
+from fortytwomin_snov.contract.store import Add, Incr, Op, Store, apply
 from fortytwomin_snov.snov.errors import RateLimited
 
 logger = logging.getLogger(__name__)
@@ -92,6 +100,20 @@ def backfilling(on: bool = True) -> Iterator[None]:
         yield
     finally:
         _backfilling.reset(token)
+
+
+@dataclass
+class _Ahead:
+    """What :meth:`RateLimiter.draw_ahead` left for the requests of one context."""
+
+    limiter: RateLimiter
+    counter: int | None  # the ticket counter drawn ahead; None once a request used it
+    writes: Callable[[], list[Op]]
+
+
+_drawn_ahead: contextvars.ContextVar[_Ahead | None] = contextvars.ContextVar(
+    "drawn_ahead", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -192,10 +214,12 @@ class RateLimiter:
         except ValueError:
             return None
 
-    def _take_permit(self, ticket: int, arrived: float, not_before: float) -> tuple[int, float]:
+    def _take_permit(
+        self, ticket: int, arrived: float, not_before: float, writes: Sequence[Op] = ()
+    ) -> tuple[int, float]:
         """Take a permit for a send at or after ``not_before``, waiting at most until
         ``arrived + max_wait`` for one to free. Returns its index and the send time; the
-        caller sleeps until then."""
+        caller sleeps until then. ``writes`` go to the store with the first attempt."""
         deadline = arrived + self._max_wait
         index = ticket
         awaited: float | None = None  # when the holder we waited for left
@@ -207,7 +231,13 @@ class RateLimiter:
             now = self._clock()
             at = max(now, not_before)
             key = self._permit_key(index)
-            if self._store.add(key, repr(at), ttl=at - now + self.hold):
+            take = Add(key, repr(at), ttl=at - now + self.hold)
+            if writes:
+                took = apply(self._store, [*writes, take])[-1]
+                writes = ()
+            else:
+                took = self._store.add(take.key, take.value, ttl=take.ttl)
+            if took:
                 return index % self._limit, at
             sent_at = self._sent_at(key)
             if sent_at is None:
@@ -237,18 +267,62 @@ class RateLimiter:
         now = self._clock()
         raise self._spent(max(0.0, (next_free if next_free < math.inf else now) - now))
 
+    # ---- drawn ahead -------------------------------------------------------------------
+
+    def ticket_op(self) -> Incr:
+        """The operation that draws a ticket, for a caller to run in a store round trip it
+        makes anyway; its result goes to :meth:`draw_ahead`."""
+        return Incr(self._tickets_key)
+
+    def draw_ahead(self, counter: int, writes: Callable[[], list[Op]]) -> None:
+        """The next request of this context (thread or task) uses the ticket ``counter``
+        (what :meth:`ticket_op` answered) instead of drawing one. Until :meth:`end_ahead`,
+        each request of this context writes ``writes()`` in the round trip that takes its
+        permit (or draws its ticket), before it leaves."""
+        _drawn_ahead.set(_Ahead(self, counter, writes))
+
+    def end_ahead(self) -> list[Op]:
+        """End what :meth:`draw_ahead` started in this context. Returns the operations that
+        give back its ticket if no request used it, for the caller's next round trip."""
+        ahead = _drawn_ahead.get()
+        if ahead is None or ahead.limiter is not self:
+            return []
+        _drawn_ahead.set(None)
+        return [] if ahead.counter is None else [Incr(self._tickets_key, -1)]
+
+    def _draw(self) -> tuple[int, list[Op]]:
+        """This request's ticket counter, and the writes still to send with its permit."""
+        ahead = _drawn_ahead.get()
+        if ahead is None or ahead.limiter is not self:
+            return self._store.incr(self._tickets_key), []
+        writes = ahead.writes()
+        if ahead.counter is not None:
+            drawn, ahead.counter = ahead.counter, None
+            return drawn, writes
+        if not writes:
+            return self._store.incr(self._tickets_key), []
+        counter = apply(self._store, [*writes, Incr(self._tickets_key)])[-1]
+        assert isinstance(counter, int)
+        return counter, []
+
+    # ---- the budget, continued ----------------------------------------------------------
+
     def acquire(self) -> Permit:
         """Take a permit and wait until the request may leave; raise RateLimited if the
         wait would be longer than ``max_wait``."""
-        counter = self._store.incr(self._tickets_key)
+        counter, writes = self._draw()
         arrived = self._clock()
         ticket = counter & _COUNT_MASK
         try:
-            if counter >> COUNT_BITS > arrived:
+            paced = counter >> COUNT_BITS > arrived
+            if writes and (paced or (self.reserve and backfilling_now())):
+                apply(self._store, writes)  # rare paths: before their own round trips
+                writes = []
+            if paced:
                 return self._acquire_paced(ticket, arrived)
             if self.reserve and backfilling_now():
                 self._leave_the_reserve(ticket, arrived)
-            index, at = self._take_permit(ticket, arrived, arrived)
+            index, at = self._take_permit(ticket, arrived, arrived, writes)
         except RateLimited:
             # Give the ticket back: the next request aims at the same, oldest permit again
             # rather than at a younger one that frees later.
