@@ -86,7 +86,6 @@ from fortytwomin_snov.snov.errors import (
     SnovServerError,
     SnovUnreachable,
 )
-from fortytwomin_snov.snov.limiter import RateLimiter
 from fortytwomin_snov.validated import Validated, json_text
 from fortytwomin_snov.wording import snov_trouble, wait_seconds
 
@@ -180,11 +179,12 @@ class Marks:
     happen anyway (a step noted before a write to Snov.io, or :meth:`flush` at the end).
     Before :meth:`claim_events` every method is one call of its own.
 
-    The claim also draws the ticket of the attempt's first request to Snov.io (see "Drawn
-    ahead" in :mod:`~fortytwomin_snov.snov.limiter`), and from then on the buffered writes also
-    leave with the round trip that takes a request's permit: a step noted for a write to
-    Snov.io is in the store before that write leaves, without a round trip of its own. The
-    final :meth:`flush` gives the ticket back if no request used it.
+    The claim also reads what the attempt's first request to Snov.io needs from the store
+    (its rate-limit ticket and the cached token, :meth:`SnovClient.ahead_ops`), and from then
+    on the buffered writes also leave with the round trip that takes a request's permit: a
+    step noted for a write to Snov.io is in the store before that write leaves, without a
+    round trip of its own. The final :meth:`flush` gives the ticket back if no request used
+    it.
 
     The lock is tried with the claims, before knowing whether any claim succeeds, so its
     value names this attempt (``"<event id> <nonce>"``): a worker that took it for nothing
@@ -197,7 +197,7 @@ class Marks:
         person = hashlib.sha256(email.casefold().encode()).hexdigest()[:32]
         self._store = store
         self._account = account
-        self._limiter: RateLimiter | None = None  # while a ticket drawn ahead may be in use
+        self._client: SnovClient | None = None  # while what it read ahead may be in use
         self._scope = scope
         self._person = f"{scope}:{list_id}:{person}"
         self._lock_key = f"snov:lock:{self._person}"
@@ -226,9 +226,9 @@ class Marks:
         if self._lock_taken and not self._lock_used:
             self._pending.append(Delete(self._lock_key))
             self._lock_taken = False
-        if final and self._limiter is not None:
-            self._pending += self._limiter.end_ahead()
-            self._limiter = None
+        if final and self._client is not None:
+            self._pending += self._client.end_ahead()
+            self._client = None
         ops, self._pending = self._pending, []
         try:
             apply(self._store, ops)
@@ -247,16 +247,14 @@ class Marks:
             ops += [Get(self._event_key(event_id)), Get(self._step_key(event_id))]
         ops += [Add(self._lock_key, attempt, PERSON_LOCK_TTL), Get(self._lock_key)]
         ops += [Get(self._status_at_key), Get(self._member_key)]
-        # The first request's ticket, when the client's limiter shares this store.
-        limiter = self._account.client.limiter if self._store is self._account.store else None
-        if limiter is not None:
-            ops.append(limiter.ticket_op())
-        results = apply(self._store, ops)
-        if limiter is not None:
-            counter = results.pop()
-            assert isinstance(counter, int)
-            limiter.draw_ahead(counter, self._take_pending)
-            self._limiter = limiter
+        # What the first request will need, when the client shares this store.
+        client = self._account.client if self._store is self._account.store else None
+        ahead = [] if client is None else client.ahead_ops()
+        results = apply(self._store, ops + ahead)
+        if client is not None:
+            client.take_ahead(results[len(ops) :], self._take_pending)
+            self._client = client
+            del results[len(ops) :]
         self._begun = True
         claims: dict[str, Claim] = {}
         for index, event_id in enumerate(ids):
@@ -303,7 +301,7 @@ class Marks:
         written at once, with the buffered writes."""
         self._pending.append(Set(self._step_key(event_id), step, ttl=STEP_TTL))
         self._steps[event_id] = step
-        if self._limiter is None:
+        if self._client is None:
             self.flush()
 
     def _take_pending(self) -> list[Op]:

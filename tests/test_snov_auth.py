@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 from pytest_httpx import HTTPXMock
 
-from fortytwomin_snov.contract.store import MemoryStore
+from fortytwomin_snov.contract.store import MemoryStore, apply
 from fortytwomin_snov.snov import (
     BASE_URL_ENV,
     CREDENTIALS_REJECTED,
@@ -91,6 +91,25 @@ def test_the_token_is_fetched_once_and_reused(client: SnovClient, httpx_mock: HT
     client.balance()
     client.balance()
     assert [r.url.path for r in httpx_mock.get_requests()].count("/v1/oauth/access_token") == 1
+
+
+def test_a_token_read_ahead_serves_the_next_request_without_a_store_read(
+    client: SnovClient, store: MemoryStore, httpx_mock: HTTPXMock
+) -> None:
+    """A caller that reads the store anyway reads the token with it (``ahead_ops``): the
+    request then uses that, once; the one after reads the store again."""
+    issue(httpx_mock, "tok-1")
+    balance_with(httpx_mock, "tok-1")
+    client.balance()
+    ticket, token = apply(store, client.ahead_ops())
+    client.take_ahead([ticket, token], list)
+    forget_token(store, USER, SECRET)  # the store no longer has it: the request does not look
+    balance_with(httpx_mock, "tok-1")
+    client.balance()
+    issue(httpx_mock, "tok-2")  # the next request reads the store, finds none, fetches one
+    balance_with(httpx_mock, "tok-2")
+    client.balance()
+    assert client.end_ahead() == []  # the ticket was used too: nothing to give back
 
 
 def test_the_cached_token_is_shared_by_clients_on_one_store(

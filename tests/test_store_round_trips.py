@@ -1,10 +1,10 @@
 """What one synced event costs the host's store, counted on every store.
 
-At most 4 round trips per synced event with a cached token: one batch that claims the
-event, tries the person's lock, reads their marks and draws the request's ticket; the token;
-the permit, taken in one batch with the step noted before an add; one batch that writes
-everything back (and, after an add, drops the cached choices, whose prospect counts changed).
-A duplicate makes no request: it gives its ticket back in its last batch.
+At most 3 round trips per synced event with a cached token: one batch that claims the
+event, tries the person's lock, reads their marks, draws the request's rate-limit ticket and
+reads the token; the permit, taken in one batch with the step noted before an add; one batch
+that writes everything back (and, after an add, drops the cached choices, whose prospect
+counts changed). A duplicate makes no request: it gives its ticket back in its last batch.
 """
 
 # ruff: noqa: F811 - the fixtures imported from test_sync are parameters here
@@ -68,9 +68,9 @@ def test_round_trips_per_event(snov: Snov, counted: CountingStore) -> None:
 
     cost(booking_event(invitee={"email": "warm-up@example.com"}))  # fetches the token
     cancel = booking_event("booking.canceled", at="2025-03-15T09:30:00Z")
-    assert cost(booking_event()) == (("synced", "prospect_added"), 4, 11)
+    assert cost(booking_event()) == (("synced", "prospect_added"), 3, 11)
     # No step is noted before an update, so none is deleted after it.
-    assert cost(booking_event(at="2025-03-14T10:30:00Z")) == (("synced", "prospect_updated"), 4, 8)
-    assert cost(cancel) == (("synced", "status_updated"), 4, 8)
+    assert cost(booking_event(at="2025-03-14T10:30:00Z")) == (("synced", "prospect_updated"), 3, 8)
+    assert cost(cancel) == (("synced", "status_updated"), 3, 8)
     assert cost(cancel) == (("skipped", "duplicate_event"), 2, 5)
     assert snov.member(JANE).custom_fields

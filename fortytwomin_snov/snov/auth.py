@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import hashlib
 import json
 import logging
@@ -36,7 +37,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import SecretStr, ValidationError
 
-from fortytwomin_snov.contract.store import Store
+from fortytwomin_snov.contract.store import Get, Store
 from fortytwomin_snov.snov.errors import CredentialsRejected
 from fortytwomin_snov.snov.models import AccessToken
 from fortytwomin_snov.snov.responses import (
@@ -200,6 +201,12 @@ class Scrubber:
         return text
 
 
+_read_ahead: contextvars.ContextVar[tuple[SnovAuth, str | None] | None] = contextvars.ContextVar(
+    "token_read_ahead", default=None
+)
+"""The sealed token a caller read for the next request of this context, and whose it is."""
+
+
 @dataclass(frozen=True)
 class _CachedToken:
     token: str
@@ -263,8 +270,32 @@ class SnovAuth(httpx.Auth):
         """Drop the cached token."""
         self._store.delete(self.cache_key)
 
-    def _cached(self) -> _CachedToken | None:
-        raw = self._store.get(self.cache_key)
+    def token_op(self) -> Get:
+        """The operation that reads the cached token, for a caller to run in a store round
+        trip it makes anyway; its result goes to :meth:`read_ahead`."""
+        return Get(self.cache_key)
+
+    def read_ahead(self, sealed: str | None) -> None:
+        """The next request of this context uses ``sealed`` (what :meth:`token_op` read)
+        instead of reading the cached token again."""
+        _read_ahead.set((self, sealed))
+
+    def end_read_ahead(self) -> None:
+        """Drop what :meth:`read_ahead` left, if no request used it."""
+        ahead = _read_ahead.get()
+        if ahead is not None and ahead[0] is self:
+            _read_ahead.set(None)
+
+    def _read(self) -> str | None:
+        """The sealed token: read ahead for this request, or from the store."""
+        ahead = _read_ahead.get()
+        if ahead is not None and ahead[0] is self:
+            _read_ahead.set(None)
+            return ahead[1]
+        return self._store.get(self.cache_key)
+
+    def _cached(self, *, ahead: bool = False) -> _CachedToken | None:
+        raw = self._read() if ahead else self._store.get(self.cache_key)
         if raw is not None and raw == self._opened[0]:
             return self._opened[1]  # opened before: the same sealed text, the same token
         opened = None if raw is None else self._seal.open(raw)
@@ -333,7 +364,7 @@ class SnovAuth(httpx.Auth):
             return self._accept(response, why=why)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        cached = self._cached()
+        cached = self._cached(ahead=True)  # a renewal reads the store again, under its lock
         if cached is not None and self._fresh(cached):
             token = cached.token
         else:

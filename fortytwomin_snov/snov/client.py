@@ -30,7 +30,7 @@ import httpx
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from fortytwomin_snov.contract.errors import ConfigurationError, InvalidRequest
-from fortytwomin_snov.contract.store import Store
+from fortytwomin_snov.contract.store import Op, Result, Store
 from fortytwomin_snov.snov import retries
 from fortytwomin_snov.snov.auth import TOKEN_PATH, SnovAuth
 from fortytwomin_snov.snov.environment import BASE_URL_ENV, RATE_LIMIT_ENV, TIMEOUT_ENV
@@ -193,10 +193,30 @@ class SnovClient:
     def __repr__(self) -> str:
         return f"SnovClient(api_user_id={self.api_user_id!r}, base_url={self.base_url!r})"
 
-    @property
-    def limiter(self) -> RateLimiter:
-        """The account's shared rate limiter, which every request of this client goes through."""
-        return self._limiter
+    # ---- store reads and writes ahead of a request ---------------------------------------
+
+    def ahead_ops(self) -> list[Op]:
+        """What the next request of this context will need from the store (its rate-limit
+        ticket, the cached token), for a caller to run in a round trip it makes anyway. The
+        results go to :meth:`take_ahead`."""
+        return [self._limiter.ticket_op(), self._auth.token_op()]
+
+    def take_ahead(self, results: Sequence[Result], writes: Callable[[], list[Op]]) -> None:
+        """The next request of this context (thread or task) uses ``results`` (what
+        :meth:`ahead_ops` answered) instead of its own round trips; until :meth:`end_ahead`,
+        each request also writes ``writes()`` in the round trip that takes its permit, before
+        it leaves (see "Drawn ahead" in :mod:`~fortytwomin_snov.snov.limiter`)."""
+        counter, sealed = results
+        if not isinstance(counter, int) or not (sealed is None or isinstance(sealed, str)):
+            return  # not what a store answers: the request reads and draws for itself
+        self._limiter.draw_ahead(counter, writes)
+        self._auth.read_ahead(sealed)
+
+    def end_ahead(self) -> list[Op]:
+        """End what :meth:`take_ahead` started in this context. Returns the operations that
+        give back a rate-limit ticket no request used, for the caller's next round trip."""
+        self._auth.end_read_ahead()
+        return self._limiter.end_ahead()
 
     @property
     def base_url(self) -> str:
