@@ -39,10 +39,12 @@ pytest_plugins = ["tests.servers"]
 LOOKUP = "/v1/get-prospects-by-email"
 ADD_PROSPECT = "/v1/add-prospect-to-list"
 ADMIN = {"id": "usr_admin", "role": "admin"}
-EVENTS = 30
+EVENTS = 60
+"""Enough that the killed workers leave jobs for the next one to print lines about, even on a
+busy machine, where a worker gets through several batches before the test reads its line."""
 BATCH = 5
 """Jobs a worker claims at once: a killed worker strands its batch until the lease runs
-out, so four kills must leave jobs for the next worker to print lines about."""
+out."""
 
 WORKER = textwrap.dedent(
     """
