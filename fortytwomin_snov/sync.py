@@ -252,8 +252,8 @@ class Marks:
         ahead = [] if client is None else client.ahead_ops()
         results = apply(self._store, ops + ahead)
         if client is not None:
-            client.take_ahead(results[len(ops) :], self._take_pending)
-            self._client = client
+            if client.take_ahead(results[len(ops) :], self._take_pending):
+                self._client = client  # the steps noted from now on leave with the permits
             del results[len(ops) :]
         self._begun = True
         claims: dict[str, Claim] = {}

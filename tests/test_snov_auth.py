@@ -112,6 +112,19 @@ def test_a_token_read_ahead_serves_the_next_request_without_a_store_read(
     assert client.end_ahead() == []  # the ticket was used too: nothing to give back
 
 
+def test_results_no_store_answers_are_not_taken_ahead(
+    client: SnovClient, store: MemoryStore, httpx_mock: HTTPXMock
+) -> None:
+    """Then the caller keeps its writes (``take_ahead`` says False) and the request reads
+    the token and draws its ticket itself."""
+    assert client.take_ahead(["7", 42], list) is False
+    issue(httpx_mock, "tok-1")
+    balance_with(httpx_mock, "tok-1")
+    client.balance()
+    assert store.get(f"snov:rate:{USER}:tickets") == "2"  # the token's request and the call's
+    assert client.end_ahead() == []
+
+
 def test_the_cached_token_is_shared_by_clients_on_one_store(
     store: MemoryStore, clock: ManualClock, httpx_mock: HTTPXMock
 ) -> None:

@@ -201,16 +201,19 @@ class SnovClient:
         results go to :meth:`take_ahead`."""
         return [self._limiter.ticket_op(), self._auth.token_op()]
 
-    def take_ahead(self, results: Sequence[Result], writes: Callable[[], list[Op]]) -> None:
+    def take_ahead(self, results: Sequence[Result], writes: Callable[[], list[Op]]) -> bool:
         """The next request of this context (thread or task) uses ``results`` (what
         :meth:`ahead_ops` answered) instead of its own round trips; until :meth:`end_ahead`,
         each request also writes ``writes()`` in the round trip that takes its permit, before
-        it leaves (see "Drawn ahead" in :mod:`~fortytwomin_snov.snov.limiter`)."""
+        it leaves (see "Drawn ahead" in :mod:`~fortytwomin_snov.snov.limiter`). False, and
+        nothing taken, when the results are not what a store answers: then the requests read
+        and draw for themselves, and write nothing for the caller."""
         counter, sealed = results
         if not isinstance(counter, int) or not (sealed is None or isinstance(sealed, str)):
-            return  # not what a store answers: the request reads and draws for itself
+            return False
         self._limiter.draw_ahead(counter, writes)
         self._auth.read_ahead(sealed)
+        return True
 
     def end_ahead(self) -> list[Op]:
         """End what :meth:`take_ahead` started in this context. Returns the operations that
