@@ -298,16 +298,14 @@ def raise_for_response(
         raise SnovServerError(
             f"Snov.io answered {where} without a JSON body (HTTP {status})", status_code=status
         )
-    envelope = reply_envelope(body)
-    if isinstance(envelope, dict) and envelope.get("success") is False:
-        raise _rejection(
-            text,
-            status_code=status,
-            where=where,
-            list_id=list_id,
-            custom_field_labels=custom_field_labels,
-        )
-    return body
+    # A 2xx whose envelope says success: false; every other 2xx with a body returned above.
+    raise _rejection(
+        text,
+        status_code=status,
+        where=where,
+        list_id=list_id,
+        custom_field_labels=custom_field_labels,
+    )
 
 
 def parse_reply(
