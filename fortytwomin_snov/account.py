@@ -326,7 +326,8 @@ class Account:
         self.store = store
         self._client_factory = client_factory
         self._shared = shared
-        self._client: SnovClient | None = None
+        self._client: SnovClient | None = None  # built for this account, closed with it
+        self._shared_client: SnovClient | None = None  # the process's, looked up once
 
     def __repr__(self) -> str:
         return f"Account(api_user_id={self.credentials.api_user_id!r})"
@@ -354,7 +355,10 @@ class Account:
     @property
     def client(self) -> SnovClient:
         if self._shared:
-            return CLIENTS.get(self.credentials, self.store)
+            # Looked up once per account (a sync asks at its claim and at its write).
+            if self._shared_client is None:
+                self._shared_client = CLIENTS.get(self.credentials, self.store)
+            return self._shared_client
         if self._client is None:
             self._client = self._client_factory(
                 self.credentials.api_user_id, self.credentials.api_secret, store=self.store
@@ -412,6 +416,7 @@ class Account:
         """Drop the cached token, choices and clients (on disconnect). Nothing in Snov.io
         changes."""
         CLIENTS.drop(self.credentials.api_user_id)
+        self._shared_client = None  # closed by the drop
         forget_token(self.store, self.credentials.api_user_id, self.credentials.api_secret)
         self.store.delete(self._choices_key(fresh=True))
         self.store.delete(self._choices_key(fresh=False))
